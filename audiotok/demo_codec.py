@@ -1,0 +1,169 @@
+"""An UNTRAINED EnCodec of the real shape, whose codebooks and decoder are fitted so its codes mean something.
+
+A randomly initialised ``EncodecModel`` has all-zero codebooks (every code is 0) and a decoder
+whose output is mostly bias (DESIGN.md, fact 1), so tests built on it pass vacuously. This module
+builds a small model of the 24 kHz (or any) architecture and
+
+1. centres and scales the encoder's output (a random encoder's embeddings are a large constant
+   vector plus 1 % of variation, which makes float32 distances tie-prone),
+2. fits every residual codebook with k-means on the encoder's own residuals of some audio, so each
+   codebook emits many distinct codes, and
+3. zeroes the decoder's biases and rescales each of its convolutions, in forward order, to unit
+   output spread on real codes, so a wrong code moves the decoded audio measurably.
+
+It is what the tests use as their fixture codec and what ``audiotok ... --model demo`` runs when
+the real checkpoint cannot be downloaded. Its audio is NOT a faithful reconstruction: it is
+untrained. Use ``facebook/encodec_24khz`` (or a local copy) for real work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import EncodecConfig, EncodecModel
+
+DEMO_MODEL_NAME = "demo"
+DEMO_NOTE = "untrained demo codec: its ids are real EnCodec codes, its audio is not a faithful reconstruction"
+
+
+def small_encodec_config(**overrides: Any) -> EncodecConfig:
+    """The 24 kHz EnCodec shape (hop 320, 75 frames/s, 32 x 1024 codebooks) with few filters; overrides win."""
+    settings: dict[str, Any] = {
+        "num_filters": 4,
+        "hidden_size": 32,
+        "num_lstm_layers": 1,
+        "num_residual_layers": 1,
+    }
+    settings.update(overrides)
+    return EncodecConfig(**settings)
+
+
+def synthetic_audio(seconds: float, sampling_rate: int, channels: int = 1, seed: int = 0) -> np.ndarray:
+    """Deterministic speech-like test signal ``[channels, samples]``: gliding harmonics, vibrato, noise bursts."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sampling_rate)
+    t = np.arange(n) / sampling_rate
+    out = np.zeros((channels, n), dtype=np.float64)
+    for c in range(channels):
+        f0 = 110 + 90 * np.sin(2 * np.pi * (0.3 + 0.1 * c) * t) + 20 * np.sin(2 * np.pi * 5.5 * t)
+        phase = 2 * np.pi * np.cumsum(f0) / sampling_rate
+        voiced = sum(np.sin(h * phase) / h for h in range(1, 12))
+        syllables = 0.5 * (1 + np.sin(2 * np.pi * 3.0 * t + rng.uniform(0, 6)))
+        noise = rng.standard_normal(n) * (np.sin(2 * np.pi * 0.7 * t) > 0.6)
+        out[c] = 0.25 * voiced * syllables + 0.05 * noise
+    return out.astype(np.float32)
+
+
+@torch.no_grad()
+def condition_encoder(model: EncodecModel, audio: torch.Tensor) -> None:
+    """Shifts and scales the encoder's last convolution so its output on ``audio`` has zero mean, unit spread."""
+    last: Any = model.encoder.layers[-1].conv
+    embeddings = model.encoder(audio)
+    mean = embeddings.mean(dim=(0, 2))
+    spread = float((embeddings - mean[:, None]).std())
+    last.bias.sub_(mean).div_(spread)
+    _scale_weight(last, 1.0 / spread)
+
+
+@torch.no_grad()
+def fit_codebooks(model: EncodecModel, audio: torch.Tensor, seed: int = 0) -> None:
+    """Gives each residual codebook codewords spread like the residual it quantizes.
+
+    Level k's codewords are level-k residuals of the encoder on ``audio`` ``[B, C, L]``, each moved
+    by Gaussian noise of half the residuals' covariance. Unlike k-means on a few seconds of audio,
+    this never collapses the residual to zero after a few levels, so every level keeps real
+    decisions (as trained RVQ does), and no two codewords are near-duplicates (which would let
+    float noise flip codes).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    residual = model.encoder(audio).transpose(1, 2).reshape(-1, model.config.codebook_dim)
+    layer: Any
+    for layer in model.quantizer.layers:
+        noise = torch.randn(model.config.codebook_size, residual.shape[1], generator=generator)
+        covariance = torch.cov(residual.T) + 1e-6 * torch.eye(residual.shape[1])
+        picks = torch.randint(residual.shape[0], (model.config.codebook_size,), generator=generator)
+        codewords = residual[picks] + 0.5 * noise @ torch.linalg.cholesky(covariance).T
+        codebook = layer.codebook
+        codebook.embed.copy_(codewords)
+        codebook.embed_avg.copy_(codewords)
+        codebook.cluster_size.fill_(1.0)
+        residual = residual - codebook.decode(codebook.encode(residual))
+
+
+@torch.no_grad()
+def make_decoder_listen(model: EncodecModel, codes: torch.Tensor) -> None:
+    """Zeroes the decoder's biases and rescales each convolution so its output has unit spread on ``codes``.
+
+    Args:
+        codes: real codes ``[K, B, T]`` of the model, as ``model.quantizer.decode`` takes them.
+    """
+    convs: list[Any] = [
+        m for m in model.decoder.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d))
+    ]
+    for conv in convs:
+        if conv.bias is not None:
+            conv.bias.zero_()
+    embeddings = model.quantizer.decode(codes)
+    for conv in convs:
+        captured: list[torch.Tensor] = []
+        handle = conv.register_forward_hook(lambda _m, _i, out, store=captured: store.append(out))
+        model.decoder(embeddings)
+        handle.remove()
+        spread = float(captured[0].std())
+        if spread > 0:
+            _scale_weight(conv, 1.0 / spread)
+
+
+def _scale_weight(conv: Any, factor: float) -> None:
+    """Multiplies a (possibly weight-normed) convolution's weight by ``factor``."""
+    parametrizations = getattr(conv, "parametrizations", None)
+    if parametrizations is not None and "weight" in parametrizations:
+        parametrizations.weight.original0.mul_(factor)  # weight norm: the gain g
+    else:
+        conv.weight.mul_(factor)
+
+
+def build_demo_codec(
+    config: EncodecConfig | None = None,
+    fit_audio: Sequence[np.ndarray] | None = None,
+    seed: int = 0,
+) -> EncodecModel:
+    """An untrained ``EncodecModel`` with fitted codebooks and a decoder that listens to its codes.
+
+    Args:
+        config: the architecture; ``small_encodec_config()`` by default.
+        fit_audio: clips ``[C, L]`` at the config's rate to fit the codebooks on; synthetic audio by default.
+        seed: makes the weights and the fit reproducible.
+    """
+    config = config or small_encodec_config()
+    torch.manual_seed(seed)
+    model: Any = EncodecModel(config).eval()
+    if fit_audio is None:
+        fit_audio = [synthetic_audio(8.0, config.sampling_rate, config.audio_channels, seed=seed + i) for i in range(3)]
+    length = min(clip.shape[-1] for clip in fit_audio)
+    batch = torch.from_numpy(np.stack([clip[..., :length] for clip in fit_audio])).float()
+    if config.normalize:
+        batch = batch / (batch.pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-8)
+    condition_encoder(model, batch)
+    fit_codebooks(model, batch, seed=seed)
+    codes = model.quantizer.encode(model.encoder(batch), bandwidth=None)
+    with torch.no_grad():
+        make_decoder_listen(model, codes)
+    return model
+
+
+def demo_codec_dir(cache_dir: str | Path | None = None) -> Path:
+    """Builds (once) and caches the demo codec in ``~/.cache/audiotok/demo-encodec-24khz``; returns its directory."""
+    root = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "audiotok"
+    directory = root / "demo-encodec-24khz"
+    if not (directory / "config.json").exists():
+        model = build_demo_codec()
+        model.config.update({"audiotok_note": DEMO_NOTE})
+        tmp = directory.with_name(directory.name + ".tmp")
+        model.save_pretrained(tmp)
+        tmp.replace(directory) if not directory.exists() else None
+    return directory

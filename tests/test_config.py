@@ -1,0 +1,101 @@
+"""TokenizerConfig: validation with actionable messages, JSON round trip, the shipped configs/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transformers import EncodecConfig
+
+from audiotok.config import TokenizerConfig, standard_configs
+from audiotok.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CODEBOOKS_AT_24KHZ = {1.5: 2, 3.0: 4, 6.0: 8, 12.0: 16, 24.0: 32}  # EnCodec paper / model card
+
+
+def test_defaults_are_encodec_24khz_6kbps_interleaved() -> None:
+    config = TokenizerConfig()
+    assert (config.codec, config.bandwidth, config.num_codebooks, config.layout) == (
+        "facebook/encodec_24khz",
+        6.0,
+        8,
+        "interleaved",
+    )
+    assert config.special_token_ids == {"audio_start": 8192, "audio_end": 8193, "audio_pad": 8194}
+    assert config.audio_vocab_size == 8195
+    assert config.tokens_per_second == 600
+
+
+def test_offset_moves_every_id() -> None:
+    config = TokenizerConfig(base_vocab_size=32000, vocab_offset=32000, bandwidth=1.5, num_codebooks=2)
+    assert config.vocab.codebook_range(1) == range(33024, 34048)
+    assert config.special_token_ids["audio_pad"] == 34050
+    assert config.total_vocab_size == 34051
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"bandwidth": 5.0}, r"bandwidth 5.0 kbps is not one the codec supports; select one of \[1.5"),
+        ({"num_codebooks": 4}, "set num_codebooks=8"),
+        ({"base_vocab_size": 32000, "vocab_offset": 100}, "set vocab_offset >= 32000"),
+        ({"layout": "zigzag"}, "select one of"),
+        ({"codebook_size": 1000}, "power of two"),
+        ({"audio_channels": 3}, "1 or 2"),
+        ({"special_tokens": {"audio_start": "<s>"}}, "must name exactly"),
+        ({"special_tokens": {"audio_start": "x", "audio_end": "x", "audio_pad": "y"}}, "distinct"),
+    ],
+)
+def test_impossible_values_say_what_to_change(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        TokenizerConfig(**changes)
+
+
+def test_json_round_trip(tmp_path: Path) -> None:
+    config = TokenizerConfig(layout="delayed", base_vocab_size=50257, vocab_offset=50304)
+    config.save_pretrained(tmp_path)
+    again = TokenizerConfig.from_pretrained(tmp_path)
+    assert again == config
+    assert again.to_dict() == config.to_dict()
+    stored = json.loads((tmp_path / "audiotok_config.json").read_text())
+    assert stored["special_token_ids"]["audio_start"] == 50304 + 8 * 1024
+
+
+def test_unknown_keys_and_contradicting_ids_are_rejected(tmp_path: Path) -> None:
+    values = TokenizerConfig().to_dict()
+    with pytest.raises(ConfigError, match=r"unknown config keys \['bandwith'\]"):
+        TokenizerConfig.from_dict({**values, "bandwith": 6.0})
+    tampered = {**values, "special_token_ids": {**values["special_token_ids"], "audio_end": 5}}
+    with pytest.raises(ConfigError, match="special_token_ids in the file"):
+        TokenizerConfig.from_dict(tampered)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        TokenizerConfig.from_json_file(tmp_path / "bad.json")
+
+
+def test_replace_recomputes_codebooks_from_bandwidth() -> None:
+    config = TokenizerConfig().replace(bandwidth=24.0, layout="flattened")
+    assert (config.num_codebooks, config.layout) == (32, "flattened")
+    with pytest.raises(ConfigError, match="select one of"):
+        TokenizerConfig().replace(bandwidth=7.0)
+
+
+def test_check_codec_names_the_mismatch() -> None:
+    with pytest.raises(ConfigError, match="sampling_rate: config 24000 vs codec 48000"):
+        TokenizerConfig().check_codec(EncodecConfig(sampling_rate=48000))
+
+
+@pytest.mark.parametrize("bandwidth, codebooks", sorted(CODEBOOKS_AT_24KHZ.items()))
+def test_shipped_24khz_configs(bandwidth: float, codebooks: int) -> None:
+    path = CONFIGS / f"encodec_24khz_{bandwidth:g}kbps.json"
+    config = TokenizerConfig.from_json_file(path)
+    assert (config.codec, config.bandwidth, config.num_codebooks) == ("facebook/encodec_24khz", bandwidth, codebooks)
+    assert config.tokens_per_second == 75 * codebooks
+
+
+def test_shipped_configs_are_what_the_generator_writes() -> None:
+    expected = standard_configs("facebook/encodec_24khz", EncodecConfig())
+    for name, config in expected.items():
+        assert TokenizerConfig.from_json_file(CONFIGS / name) == config

@@ -1,0 +1,40 @@
+"""The full-size EnCodec 24 kHz architecture (random weights, fitted codebooks): catches shape assumptions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import EncodecConfig
+
+from audiotok import AudioTokenizer, TokenizerConfig
+from audiotok.codec import Codec
+from audiotok.demo_codec import build_demo_codec, synthetic_audio
+
+
+@pytest.fixture(scope="module")
+def full_codec(tmp_path_factory: pytest.TempPathFactory) -> Codec:
+    fit = [synthetic_audio(1.0, 24000, seed=i) for i in range(2)]
+    directory = tmp_path_factory.mktemp("encodec_full")
+    build_demo_codec(EncodecConfig(), fit_audio=fit, seed=3).save_pretrained(directory)
+    return Codec.from_pretrained(directory, device="cpu")
+
+
+@pytest.mark.slow
+def test_full_size_architecture_round_trip(full_codec: Codec) -> None:
+    assert (full_codec.hop_length, full_codec.frame_rate, full_codec.codebook_size) == (320, 75, 1024)
+    assert [full_codec.num_codebooks(b) for b in full_codec.bandwidths] == [2, 4, 8, 16, 32]
+    config = TokenizerConfig.for_codec("full", full_codec.config, bandwidth=24.0, layout="delayed")
+    tokenizer = AudioTokenizer(config, full_codec)
+    waves = [synthetic_audio(s, 24000, seed=7)[:, : int(s * 24000) - 77] for s in (0.5, 1.3)]
+    ids = tokenizer.encode_batch(waves, 24000)
+    for wave, clip_ids in zip(waves, ids):
+        frames = -(-wave.shape[-1] // 320)
+        assert len(clip_ids) == 2 + 32 * (frames + 31)
+        codes = tokenizer.ids_to_codes(clip_ids)[0]
+        assert codes.shape == (32, frames)
+        assert np.array_equal(codes, full_codec.encode(wave, 24.0).numpy())
+        assert min(len(np.unique(row)) for row in codes) > 5
+        audio = tokenizer.decode(clip_ids)
+        assert audio.shape == (1, frames * 320) and np.isfinite(audio).all()
+    assert torch.equal(full_codec.encode(waves[0], 1.5), full_codec.encode(waves[0], 24.0)[:2])
