@@ -107,6 +107,11 @@ class TokenizerConfig:
         return AudioVocab(self.num_codebooks, self.codebook_size, self.vocab_offset)
 
     @property
+    def token_strings(self) -> list[str]:
+        """The string of every id in the audio range, in id order (for adding them to an LLM tokenizer)."""
+        return self.vocab.token_strings([self.special_tokens[name] for name in SPECIAL_TOKEN_NAMES])
+
+    @property
     def special_token_ids(self) -> dict[str, int]:
         return self.vocab.special_ids
 

@@ -14,6 +14,7 @@ level from its id alone. Every function here is vectorised over numpy arrays and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -133,6 +134,14 @@ class AudioVocab:
         """Describes the ids a position of ``codebook`` accepts, for error messages."""
         ids = self.codebook_range(codebook)
         return f"a codebook-{codebook} code (ids {ids.start}..{ids.stop - 1})"
+
+    def token_strings(self, special_strings: Sequence[str]) -> list[str]:
+        """The string of every id in the audio range, in id order (``special_strings`` in SPECIAL_TOKEN_NAMES order)."""
+        if len(special_strings) != len(SPECIAL_TOKEN_NAMES):
+            raise ValueError(f"expected {len(SPECIAL_TOKEN_NAMES)} special token strings, got {len(special_strings)}")
+        codes = [self.code_token(k, c) for k in range(self.num_codebooks) for c in range(self.codebook_size)]
+        scales = [self.scale_token(j) for j in range(self.num_scale_tokens)]
+        return codes + list(special_strings) + scales
 
     def code_token(self, codebook: int, code: int) -> str:
         """The token string of one code, e.g. ``<|a3_1017|>``."""
