@@ -101,7 +101,7 @@ def _encode(args: argparse.Namespace) -> int:
             codes = tokenizer.codec.encode_batch(waves, tokenizer.config.bandwidth, args.batch_seconds)
             for path, clip_codes in zip(loaded, codes):
                 ids = tokenizer.codes_to_ids(clip_codes, add_special_tokens=not args.no_special_tokens)
-                _emit(path, ids, clip_codes.shape[-1] / tokenizer.config.frame_rate, out, args.format, tokenizer)
+                _emit(path, ids, clip_codes.num_frames / tokenizer.config.frame_rate, out, args.format, tokenizer)
             bar.update(len(group))
     if out:
         print(f"wrote {len(files) - failures} id files and {CONFIG_NAME} to {out}")

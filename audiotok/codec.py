@@ -9,6 +9,12 @@ of the raw clip, only the last frame of a clip whose length is not a multiple of
 can differ (the bare model pads that frame by reflection). The one exception is a float near-tie:
 batch size changes CPU kernels' rounding by ~1e-7, which can flip a code whose two nearest
 codewords are equally near (measured rate in the README).
+
+Chunked models (48 kHz: 1 s chunks every 0.99 s, each normalised by its own RMS scale) are batched
+at the level of chunks: every chunk of every clip is encoded on its own terms (its own samples, its
+own scale), chunks of identical length share a batch, and nothing is ever padded, so a clip's codes
+and scales are exactly those of encoding it alone. ``EncodecModel.encode`` on a padded batch would
+compute the shorter clips' last-chunk scale over the padding (DESIGN.md, fact 3).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import functools
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -30,6 +37,43 @@ from .errors import AudioInputError, AudiotokError
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH_SECONDS = 64.0
+
+
+@dataclass
+class AudioCodes:
+    """One clip's codec output.
+
+    The codec returns torch tensors; ``AudioTokenizer.ids_to_codes`` returns numpy arrays.
+
+    Attributes:
+        codes: ``[K, T]`` int64 RVQ codes (for chunked models the chunks' frames, concatenated).
+        scales: ``[num_chunks]`` float32 per-chunk RMS scales (chunked models only, else None).
+        chunk_frames: ``[num_chunks]`` frames of each chunk, summing to T (chunked models only). A
+            chunk is usually ``frames_per_chunk`` frames, but a clip's last two can be shorter.
+    """
+
+    codes: torch.Tensor | np.ndarray
+    scales: torch.Tensor | np.ndarray | None = None
+    chunk_frames: torch.Tensor | np.ndarray | None = None
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.codes.shape[-1])
+
+
+CodeInput = AudioCodes | np.ndarray | torch.Tensor
+
+
+class _Checked(NamedTuple):
+    """Validated codes as CPU tensors (see ``Codec._as_codes``)."""
+
+    codes: torch.Tensor
+    scales: torch.Tensor | None
+    chunk_frames: torch.Tensor | None
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.codes.shape[-1])
 
 
 class CodecLoadError(AudiotokError, OSError):
@@ -72,12 +116,6 @@ class Codec:
         name: str = "",
     ) -> None:
         config = model.config
-        if config.chunk_length is not None:
-            raise AudiotokError(
-                f"{name or 'this checkpoint'} is a chunked EnCodec (chunk_length_s={config.chunk_length_s}, e.g. "
-                "facebook/encodec_48khz); chunked models need scale tokens, which this audiotok does not support yet. "
-                "Use an unchunked checkpoint such as facebook/encodec_24khz."
-            )
         self.device = torch.device(device) if device is not None else default_device()
         self.dtype = dtype
         self.model: Any = model.to(self.device, dtype).eval()  # type: ignore[arg-type]
@@ -131,13 +169,42 @@ class Codec:
     def is_causal(self) -> bool:
         return bool(self.config.use_causal_conv)
 
+    @property
+    def is_chunked(self) -> bool:
+        """Whether the model encodes fixed-length overlapping chunks with per-chunk scales (48 kHz)."""
+        return self.config.chunk_length is not None
+
+    @property
+    def chunk_length(self) -> int:
+        """Samples per chunk (0 for unchunked models)."""
+        return int(self.config.chunk_length or 0)
+
+    @property
+    def chunk_stride(self) -> int:
+        """Samples between chunk starts (0 for unchunked models)."""
+        return int(self.config.chunk_stride or 0)
+
+    @property
+    def frames_per_chunk(self) -> int:
+        """Frames of a full chunk (0 for unchunked models)."""
+        return -(-self.chunk_length // self.hop_length)
+
+    def chunk_offsets(self, num_samples: int) -> range:
+        """Start sample of every chunk of a clip, as ``EncodecModel.encode`` cuts it."""
+        return range(0, num_samples, self.chunk_stride or max(num_samples, 1))
+
     def num_codebooks(self, bandwidth: float) -> int:
         self._check_bandwidth(bandwidth)
         return int(self.model.quantizer.get_num_quantizers_for_bandwidth(bandwidth))
 
     def num_frames(self, num_samples: int) -> int:
-        """Frames of a clip of ``num_samples`` samples: ceil(num_samples / hop_length)."""
-        return -(-num_samples // self.hop_length)
+        """Frames of a clip: ceil(num_samples / hop_length), summed over the chunks of a chunked model."""
+        return sum(self.chunk_frames(num_samples))
+
+    def chunk_frames(self, num_samples: int) -> list[int]:
+        """Frames of each chunk of a clip (one "chunk" for unchunked models)."""
+        lengths = [min(self.chunk_length or num_samples, num_samples - o) for o in self.chunk_offsets(num_samples)]
+        return [-(-length // self.hop_length) for length in lengths]
 
     def _check_bandwidth(self, bandwidth: float) -> None:
         if float(bandwidth) not in self.bandwidths:
@@ -146,8 +213,8 @@ class Codec:
             )
 
     # -- encode --------------------------------------------------------------------------------------------
-    def encode(self, wave: np.ndarray | torch.Tensor, bandwidth: float) -> torch.Tensor:
-        """One clip ``[C, L]`` at the codec's rate and channels -> codes ``[K, ceil(L / hop)]`` (int64, CPU)."""
+    def encode(self, wave: np.ndarray | torch.Tensor, bandwidth: float) -> AudioCodes:
+        """One clip ``[C, L]`` at the codec's rate and channels -> its codes ``[K, T]`` (and chunk scales)."""
         return self.encode_batch([wave], bandwidth)[0]
 
     def encode_batch(
@@ -155,19 +222,44 @@ class Codec:
         waves: Sequence[np.ndarray | torch.Tensor],
         bandwidth: float,
         max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
-    ) -> list[torch.Tensor]:
+    ) -> list[AudioCodes]:
         """Clips ``[C, L_i]`` -> codes ``[K, T_i]``, equal to encoding each clip alone (see the module docstring).
 
-        Clips are sorted by length and grouped so that a batch holds at most ``max_batch_seconds``
-        of padded audio (a lone longer clip forms its own batch).
+        Clips (chunks, for chunked models) are sorted by length and grouped so that a batch holds at
+        most ``max_batch_seconds`` of padded audio (a lone longer clip forms its own batch).
         """
         self._check_bandwidth(bandwidth)
         tensors = [self._as_input(wave, index) for index, wave in enumerate(waves)]
-        codes: list[torch.Tensor | None] = [None] * len(tensors)
-        for batch in self._length_batches([t.shape[-1] for t in tensors], max_batch_seconds):
+        if self.is_chunked:
+            return self._encode_chunked(tensors, bandwidth, max_batch_seconds)
+        codes: list[AudioCodes] = [AudioCodes(torch.zeros(0, 0, dtype=torch.int64))] * len(tensors)
+        for batch in self._length_batches([t.shape[-1] for t in tensors], max_batch_seconds, pad_ok=True):
             for index, clip_codes in zip(batch, self._encode_padded([tensors[i] for i in batch], bandwidth)):
-                codes[index] = clip_codes
-        return [c for c in codes if c is not None]
+                codes[index] = AudioCodes(clip_codes)
+        return codes
+
+    def _encode_chunked(
+        self, clips: list[torch.Tensor], bandwidth: float, max_batch_seconds: float
+    ) -> list[AudioCodes]:
+        pieces = [
+            (index, clip[:, offset : offset + self.chunk_length])
+            for index, clip in enumerate(clips)
+            for offset in self.chunk_offsets(clip.shape[-1])
+        ]
+        results: list[tuple[torch.Tensor, torch.Tensor]] = [(torch.zeros(0), torch.zeros(0))] * len(pieces)
+        for batch in self._length_batches([p.shape[-1] for _, p in pieces], max_batch_seconds, pad_ok=False):
+            stacked = torch.stack([pieces[i][1] for i in batch]).to(self.device, self.dtype)
+            with torch.inference_mode():
+                codes, scales = self.model._encode_frame(stacked, bandwidth)  # one chunk per row, never padded
+            for row, i in enumerate(batch):
+                results[i] = (codes[row].to("cpu", torch.int64), scales[row, 0].float().cpu())
+        out = []
+        for index in range(len(clips)):
+            mine = [results[i] for i, (owner, _) in enumerate(pieces) if owner == index]
+            codes = torch.cat([c for c, _ in mine], dim=-1)
+            frames = torch.tensor([c.shape[-1] for c, _ in mine])
+            out.append(AudioCodes(codes, torch.stack([s for _, s in mine]), frames))
+        return out
 
     def _as_input(self, wave: np.ndarray | torch.Tensor, index: int) -> torch.Tensor:
         tensor = torch.as_tensor(wave)
@@ -182,23 +274,29 @@ class Codec:
             raise AudioInputError(f"clip {index} holds NaN or Inf samples")
         return tensor
 
-    def _length_batches(self, lengths: list[int], max_batch_seconds: float) -> list[list[int]]:
-        """Groups clip indices, sorted by length, into batches of bounded padded size."""
+    def _length_batches(self, lengths: list[int], max_batch_seconds: float, pad_ok: bool) -> list[list[int]]:
+        """Groups indices, sorted by length, into batches of at most ``max_batch_seconds`` of padded audio.
+
+        Items of different lengths share a batch only where ``pad_ok`` and padding provably changes
+        nothing (``_pads_are_invisible``); otherwise a batch holds items of one exact length.
+        """
         budget = max_batch_seconds * self.sampling_rate
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
         batches: list[list[int]] = []
         for index in order:
-            padded = self.num_frames(lengths[index]) * self.hop_length
             current = batches[-1] if batches else None
-            fits = current is not None and padded * (len(current) + 1) <= budget
-            same_length = current is not None and self.num_frames(lengths[current[0]]) == self.num_frames(
-                lengths[index]
-            )
-            shortest = lengths[current[0]] if current else 0
-            if current is not None and fits and (same_length or self._pads_are_invisible(shortest)):
-                current.append(index)
-            else:
-                batches.append([index])
+            if current is not None:
+                shortest, length = lengths[current[0]], lengths[index]
+                padded = self.num_frames(length) * self.hop_length if pad_ok else length
+                fits = padded * (len(current) + 1) <= budget
+                if pad_ok:
+                    alike = self.num_frames(shortest) == self.num_frames(length) or self._pads_are_invisible(shortest)
+                else:
+                    alike = shortest == length
+                if fits and alike:
+                    current.append(index)
+                    continue
+            batches.append([index])
         return batches
 
     def _pads_are_invisible(self, num_samples: int) -> bool:
@@ -238,29 +336,62 @@ class Codec:
         return [codes[i, :, :t].clone() for i, t in enumerate(frames)]
 
     # -- decode --------------------------------------------------------------------------------------------
-    def decode(self, codes: np.ndarray | torch.Tensor, length: int | None = None) -> torch.Tensor:
+    def decode(self, codes: CodeInput, length: int | None = None) -> torch.Tensor:
         """Codes ``[K', T]`` (any K' <= the codec's codebooks; 1 = first quantizer only) -> audio ``[C, L]``.
 
-        The audio is ``T * hop_length`` samples long, cut to ``length`` when given.
+        Chunked models need the chunk scales (pass the ``AudioCodes``). The audio is as long as the
+        frames cover (``T * hop_length`` unchunked), cut to ``length`` when given.
         """
         return self.decode_batch([codes], None if length is None else [length])[0]
 
     def decode_batch(
         self,
-        codes: Sequence[np.ndarray | torch.Tensor],
+        codes: Sequence[CodeInput],
         lengths: Sequence[int] | None = None,
         max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
     ) -> list[torch.Tensor]:
-        """Decodes code arrays ``[K'_i, T_i]`` in length-sorted padded batches -> audio ``[C, L_i]``."""
-        tensors = [self._as_codes(c, i) for i, c in enumerate(codes)]
-        waves: list[torch.Tensor] = [torch.zeros(self.channels, 0)] * len(tensors)
-        for num_codebooks in {t.shape[0] for t in tensors}:
-            members = [i for i, t in enumerate(tensors) if t.shape[0] == num_codebooks]
-            samples = [tensors[i].shape[-1] * self.hop_length for i in members]
-            for batch in self._length_batches(samples, max_batch_seconds):
+        """Decodes several clips' codes in length-sorted batches -> audio ``[C, L_i]``."""
+        items = [self._as_codes(c, i) for i, c in enumerate(codes)]
+        if self.is_chunked:
+            waves = self._decode_chunked(items, max_batch_seconds)
+        else:
+            waves = [torch.zeros(self.channels, 0)] * len(items)
+            for num_codebooks in {item.codes.shape[0] for item in items}:
+                members = [i for i, item in enumerate(items) if item.codes.shape[0] == num_codebooks]
+                samples = [items[i].num_frames * self.hop_length for i in members]
+                for batch in self._length_batches(samples, max_batch_seconds, pad_ok=True):
+                    indices = [members[j] for j in batch]
+                    for index, wave in zip(indices, self._decode_padded([items[i].codes for i in indices])):
+                        waves[index] = wave
+        return waves if lengths is None else [wave[:, :length] for wave, length in zip(waves, lengths)]
+
+    def _decode_chunked(self, items: list[_Checked], max_batch_seconds: float) -> list[torch.Tensor]:
+        """Decodes every chunk (batched by identical shape), then overlap-adds each clip's chunks."""
+        pieces = []
+        for index, item in enumerate(items):
+            assert item.scales is not None and item.chunk_frames is not None  # _as_codes guarantees them
+            starts = [0, *torch.cumsum(item.chunk_frames, 0).tolist()]
+            for chunk in range(len(item.scales)):
+                pieces.append((index, item.codes[:, starts[chunk] : starts[chunk + 1]], item.scales[chunk]))
+        decoded: list[torch.Tensor] = [torch.zeros(0)] * len(pieces)
+        for num_codebooks in {p[1].shape[0] for p in pieces}:
+            members = [i for i, p in enumerate(pieces) if p[1].shape[0] == num_codebooks]
+            samples = [pieces[i][1].shape[-1] * self.hop_length for i in members]
+            for batch in self._length_batches(samples, max_batch_seconds, pad_ok=False):
                 indices = [members[j] for j in batch]
-                for index, wave in zip(indices, self._decode_padded([tensors[i] for i in indices])):
-                    waves[index] = wave if lengths is None else wave[:, : lengths[index]]
+                codes = torch.stack([pieces[i][1] for i in indices]).to(self.device)
+                scales = torch.stack([pieces[i][2] for i in indices]).to(self.device, self.dtype)[:, None]
+                with torch.inference_mode():
+                    audio = self.model._decode_frame(codes, scales)  # [B, C, frames * hop]
+                for row, i in enumerate(indices):
+                    decoded[i] = audio[row].float().cpu()
+        waves = []
+        for index in range(len(items)):
+            frames = [decoded[i] for i, (owner, _, _) in enumerate(pieces) if owner == index]
+            if not frames:
+                waves.append(torch.zeros(self.channels, 0))
+                continue
+            waves.append(EncodecModel._linear_overlap_add(frames, self.chunk_stride))
         return waves
 
     @torch.inference_mode()
@@ -274,8 +405,9 @@ class Codec:
         audio = self.model.decode(batch[None].to(self.device), [None]).audio_values
         return [row[:, : t * self.hop_length].float().cpu() for row, t in zip(audio, frames)]
 
-    def _as_codes(self, codes: np.ndarray | torch.Tensor, index: int) -> torch.Tensor:
-        tensor = torch.as_tensor(np.asarray(codes) if not isinstance(codes, torch.Tensor) else codes).to(torch.int64)
+    def _as_codes(self, codes: CodeInput, index: int) -> _Checked:
+        item = codes if isinstance(codes, AudioCodes) else AudioCodes(torch.as_tensor(np.asarray(codes)))
+        tensor = torch.as_tensor(item.codes).to(torch.int64).cpu()
         max_codebooks = len(self.model.quantizer.layers)
         if tensor.ndim != 2 or not 1 <= tensor.shape[0] <= max_codebooks:
             raise AudiotokError(
@@ -283,4 +415,22 @@ class Codec:
             )
         if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) >= self.codebook_size):
             raise AudiotokError(f"codes {index}: values must lie in [0, {self.codebook_size})")
-        return tensor.cpu()
+        scales = None if item.scales is None else torch.as_tensor(item.scales, dtype=torch.float32).flatten().cpu()
+        if not self.is_chunked:
+            return _Checked(tensor, None, None)
+        chunk_frames = item.chunk_frames
+        if chunk_frames is None:  # default: whole chunks, the last one partial
+            full, rest = divmod(tensor.shape[-1], self.frames_per_chunk)
+            chunk_frames = torch.tensor([self.frames_per_chunk] * full + ([rest] if rest else []))
+        chunk_frames = torch.as_tensor(chunk_frames, dtype=torch.int64).flatten().cpu()
+        if scales is None or len(scales) != len(chunk_frames) or int(chunk_frames.sum()) != tensor.shape[-1]:
+            got = "no scales" if scales is None else f"{len(scales)} scales"
+            raise AudiotokError(
+                f"codes {index}: a chunked codec needs one scale per chunk; {tensor.shape[-1]} frames in chunks of "
+                f"{chunk_frames.tolist()} frames, got {got}"
+            )
+        if bool((chunk_frames < 1).any()) or bool((chunk_frames > self.frames_per_chunk).any()):
+            raise AudiotokError(f"codes {index}: chunks must hold 1..{self.frames_per_chunk} frames")
+        if not torch.isfinite(scales).all() or bool((scales <= 0).any()):
+            raise AudiotokError(f"codes {index}: chunk scales must be positive and finite")
+        return _Checked(tensor, scales, chunk_frames)

@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .layouts import LAYOUTS
+from .scales import ScaleQuantizer
 from .vocab import SPECIAL_TOKEN_NAMES, AudioVocab
 
 CONFIG_NAME = "audiotok_config.json"
@@ -43,6 +44,11 @@ class TokenizerConfig:
         base_vocab_size: size of the LLM's vocabulary before the audio ids (0 for audio-only models).
         vocab_offset: first id of the audio range; must be >= ``base_vocab_size``.
         special_tokens: strings of the special tokens, by name (audio_start, audio_end, audio_pad).
+        frames_per_chunk: frames of a whole chunk for chunked codecs (48 kHz: 150), 0 for unchunked ones.
+        chunk_stride: samples between chunk starts (48 kHz: 47520), 0 for unchunked codecs.
+        num_scale_tokens: scale tokens in the vocabulary (chunked codecs: 512 by default, else 0).
+        scale_min_db: loudness of scale token 0, in dB.
+        scale_step_db: loudness step between scale tokens, in dB (see ``audiotok/scales.py``).
     """
 
     codec: str = DEFAULT_CODEC
@@ -57,6 +63,11 @@ class TokenizerConfig:
     base_vocab_size: int = 0
     vocab_offset: int = 0
     special_tokens: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SPECIAL_TOKENS))
+    frames_per_chunk: int = 0
+    chunk_stride: int = 0
+    num_scale_tokens: int = 0
+    scale_min_db: float = -120.0
+    scale_step_db: float = 0.25
 
     def __post_init__(self) -> None:
         self.codec_bandwidths = [float(b) for b in self.codec_bandwidths]
@@ -96,6 +107,14 @@ class TokenizerConfig:
             raise ConfigError(
                 f"special_tokens must name exactly {list(SPECIAL_TOKEN_NAMES)}, got {sorted(self.special_tokens)}"
             )
+        chunked = [self.frames_per_chunk > 0, self.chunk_stride > 0, self.num_scale_tokens > 0]
+        if any(chunked) and not all(chunked):
+            raise ConfigError(
+                "frames_per_chunk, chunk_stride and num_scale_tokens must all be > 0 (chunked codec, e.g. 48 kHz) "
+                f"or all 0 (unchunked); got {self.frames_per_chunk}, {self.chunk_stride}, {self.num_scale_tokens}"
+            )
+        if self.scale_step_db <= 0:
+            raise ConfigError(f"scale_step_db must be > 0, got {self.scale_step_db}")
         strings = list(self.special_tokens.values())
         if len(set(strings)) != len(strings) or not all(isinstance(s, str) and s for s in strings):
             raise ConfigError(f"special token strings must be distinct non-empty strings, got {strings}")
@@ -104,7 +123,15 @@ class TokenizerConfig:
     @property
     def vocab(self) -> AudioVocab:
         """The id arithmetic of this config."""
-        return AudioVocab(self.num_codebooks, self.codebook_size, self.vocab_offset)
+        return AudioVocab(self.num_codebooks, self.codebook_size, self.vocab_offset, self.num_scale_tokens)
+
+    @property
+    def is_chunked(self) -> bool:
+        return self.frames_per_chunk > 0
+
+    @property
+    def scale_quantizer(self) -> ScaleQuantizer:
+        return ScaleQuantizer(self.num_scale_tokens, self.scale_min_db, self.scale_step_db)
 
     @property
     def token_strings(self) -> list[str]:
@@ -127,8 +154,15 @@ class TokenizerConfig:
 
     @property
     def tokens_per_second(self) -> float:
-        """Audio ids per second of audio in this layout (ignoring the delayed layout's K-1 edge steps)."""
-        return self.frame_rate * LAYOUTS[self.layout].codebooks_used(self.num_codebooks)
+        """Audio ids per second of audio in this layout (ignoring the delayed layout's K-1 edge steps).
+
+        Chunked codecs encode overlapping chunks, so they give frames_per_chunk frames (plus one
+        scale token) per chunk stride, slightly more than frame_rate frames per second.
+        """
+        codebooks = LAYOUTS[self.layout].codebooks_used(self.num_codebooks)
+        if not self.is_chunked:
+            return float(self.frame_rate * codebooks)
+        return round(self.sampling_rate / self.chunk_stride * (self.frames_per_chunk * codebooks + 1), 2)
 
     # -- construction -----------------------------------------------------------------------------------
     @classmethod
@@ -144,6 +178,7 @@ class TokenizerConfig:
         if bandwidth is None:
             bandwidth = min(bandwidths, key=lambda b: abs(b - 6.0))
         frame_rate = int(codec_config.frame_rate)
+        chunk_values = _chunk_values(codec_config)
         return cls(
             codec=codec,
             sampling_rate=int(codec_config.sampling_rate),
@@ -155,7 +190,7 @@ class TokenizerConfig:
             if float(bandwidth) in bandwidths
             else -1,
             codebook_size=int(codec_config.codebook_size),
-            **overrides,
+            **{**chunk_values, **overrides},
         )
 
     def replace(self, **changes: Any) -> TokenizerConfig:
@@ -179,6 +214,8 @@ class TokenizerConfig:
             "frame_rate": int(codec_config.frame_rate),
             "codebook_size": int(codec_config.codebook_size),
             "codec_bandwidths": [float(b) for b in codec_config.target_bandwidths],
+            "frames_per_chunk": _chunk_values(codec_config)["frames_per_chunk"],
+            "chunk_stride": _chunk_values(codec_config)["chunk_stride"],
         }
         wrong = {key: (getattr(self, key), value) for key, value in actual.items() if getattr(self, key) != value}
         if wrong:
@@ -248,6 +285,18 @@ class TokenizerConfig:
         """Reads a config from a JSON file or a directory holding ``audiotok_config.json``."""
         path = Path(path)
         return cls.from_json_file(path / CONFIG_NAME if path.is_dir() else path)
+
+
+def _chunk_values(codec_config: Any) -> dict[str, int]:
+    """frames_per_chunk, chunk_stride and num_scale_tokens of a transformers EncodecConfig."""
+    if codec_config.chunk_length is None:
+        return {"frames_per_chunk": 0, "chunk_stride": 0, "num_scale_tokens": 0}
+    hop = int(codec_config.hop_length)
+    return {
+        "frames_per_chunk": -(-int(codec_config.chunk_length) // hop),
+        "chunk_stride": int(codec_config.chunk_stride),
+        "num_scale_tokens": ScaleQuantizer().num_tokens,
+    }
 
 
 def bandwidth_tag(bandwidth: float) -> str:

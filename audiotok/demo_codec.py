@@ -42,6 +42,23 @@ def small_encodec_config(**overrides: Any) -> EncodecConfig:
     return EncodecConfig(**settings)
 
 
+ENCODEC_48KHZ_ARCHITECTURE: dict[str, Any] = {  # facebook/encodec_48khz, as transformers' converter sets it
+    "target_bandwidths": [3.0, 6.0, 12.0, 24.0],
+    "sampling_rate": 48_000,
+    "audio_channels": 2,
+    "use_causal_conv": False,
+    "norm_type": "time_group_norm",
+    "normalize": True,
+    "chunk_length_s": 1.0,
+    "overlap": 0.01,
+}
+
+
+def encodec_48khz_config(**overrides: Any) -> EncodecConfig:
+    """The facebook/encodec_48khz architecture (stereo, 1 s chunks with 10 ms overlap, per-chunk scales)."""
+    return EncodecConfig(**{**ENCODEC_48KHZ_ARCHITECTURE, **overrides})
+
+
 def synthetic_audio(seconds: float, sampling_rate: int, channels: int = 1, seed: int = 0) -> np.ndarray:
     """Deterministic speech-like test signal ``[channels, samples]``: gliding harmonics, vibrato, noise bursts."""
     rng = np.random.default_rng(seed)
@@ -101,21 +118,27 @@ def make_decoder_listen(model: EncodecModel, codes: torch.Tensor) -> None:
     Args:
         codes: real codes ``[K, B, T]`` of the model, as ``model.quantizer.decode`` takes them.
     """
-    convs: list[Any] = [
-        m for m in model.decoder.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d))
-    ]
+    kinds = (torch.nn.Conv1d, torch.nn.ConvTranspose1d)
+    convs: list[Any] = [m for m in model.decoder.modules() if isinstance(m, kinds)]
     for conv in convs:
         if conv.bias is not None:
             conv.bias.zero_()
-    embeddings = model.quantizer.decode(codes)
+    factors: dict[int, float] = {}
+
+    def normalise(module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        # A bias-free convolution is linear: scaling its output now equals scaling its weight later.
+        spread = float(output.std())
+        factors[id(module)] = 1.0 / spread if spread > 0 else 1.0
+        return output * factors[id(module)]
+
+    handles = [conv.register_forward_hook(normalise) for conv in convs]
+    try:
+        model.decoder(model.quantizer.decode(codes))  # one pass, in forward order
+    finally:
+        for handle in handles:
+            handle.remove()
     for conv in convs:
-        captured: list[torch.Tensor] = []
-        handle = conv.register_forward_hook(lambda _m, _i, out, store=captured: store.append(out))
-        model.decoder(embeddings)
-        handle.remove()
-        spread = float(captured[0].std())
-        if spread > 0:
-            _scale_weight(conv, 1.0 / spread)
+        _scale_weight(conv, factors[id(conv)])
 
 
 def _scale_weight(conv: Any, factor: float) -> None:

@@ -21,3 +21,4 @@ class TokenizationError(AudiotokError):
     def __init__(self, message: str, position: int | None = None) -> None:
         super().__init__(message if position is None else f"position {position}: {message}")
         self.position = position
+        self.detail = message

@@ -11,10 +11,12 @@ import numpy as np
 import torch
 
 from .audio import AudioSource, load_audio
-from .codec import Codec
+from .codec import AudioCodes, Codec, CodeInput
 from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
-from .detokenize import Errors, ids_to_codes
+from .detokenize import Errors, span_to_codes, split_segments
+from .errors import AudiotokError, TokenizationError
 from .layouts import get_layout
+from .scales import chunk_frames_from_scales, insert_scale_tokens, lenient_scales, split_scale_tokens
 
 ReturnTensors = Literal["np", "pt"]
 IdsLike = np.ndarray | torch.Tensor | Sequence[int]
@@ -85,16 +87,58 @@ class AudioTokenizer:
         return directory
 
     # -- ids <-> codes (no codec work) ------------------------------------------------------------------
-    def codes_to_ids(self, codes: np.ndarray | torch.Tensor, add_special_tokens: bool = True) -> np.ndarray:
-        """Codes ``[K, T]`` -> ids ``[L]`` in the config's layout, framed by start/end tokens if asked."""
-        ids = np.asarray(self.layout.to_ids(np.asarray(codes, dtype=np.int64), self.vocab))
-        if add_special_tokens:
-            ids = np.concatenate([[self.vocab.start_id], ids, [self.vocab.end_id]]).astype(np.int64)
-        return ids
+    def codes_to_ids(self, codes: CodeInput, add_special_tokens: bool = True) -> np.ndarray:
+        """Codes ``[K, T]`` (with chunk scales for chunked codecs) -> ids ``[L]`` in the config's layout.
 
-    def ids_to_codes(self, ids: IdsLike, errors: Errors = "strict") -> list[np.ndarray]:
-        """Every audio span of ``ids`` (bare, or framed among text ids) -> codes ``[K', T]``, in order."""
-        return ids_to_codes(ids, self.vocab, self.layout, errors=errors)
+        Chunked codecs put each chunk's scale token before the chunk (``audiotok/scales.py``); with
+        ``add_special_tokens`` the ids are framed by <|audio_start|> and <|audio_end|>.
+        """
+        item = codes if isinstance(codes, AudioCodes) else AudioCodes(torch.as_tensor(np.asarray(codes)))
+        ids = np.asarray(self.layout.to_ids(np.asarray(item.codes, dtype=np.int64), self.vocab))
+        if self.config.is_chunked:
+            if item.scales is None:
+                raise AudiotokError("a chunked codec's codes need their chunk scales: pass the AudioCodes it returned")
+            chunk_frames = item.chunk_frames
+            if chunk_frames is None:
+                full, rest = divmod(item.num_frames, self.config.frames_per_chunk)
+                chunk_frames = np.array([self.config.frames_per_chunk] * full + ([rest] if rest else []))
+            scale_index = self.config.scale_quantizer.to_index(np.asarray(item.scales))
+            ids = insert_scale_tokens(ids, self.layout, self.vocab, scale_index, np.asarray(chunk_frames))
+        if add_special_tokens:
+            ids = np.concatenate([[self.vocab.start_id], ids, [self.vocab.end_id]])
+        return ids.astype(np.int64)
+
+    def ids_to_codes(self, ids: IdsLike, errors: Errors = "strict") -> list[AudioCodes]:
+        """Every audio span of ``ids`` (bare, or framed among text ids) -> its codes ``[K', T]`` (numpy), in order.
+
+        For chunked codecs each ``AudioCodes`` also holds the chunk scales and chunk lengths.
+        """
+        spans = [seg for seg in split_segments(ids, self.vocab, errors=errors) if seg.kind == "audio"]
+        if not self.config.is_chunked:
+            return [
+                AudioCodes(span_to_codes(seg.ids, self.vocab, self.layout, errors=errors, position=seg.start))
+                for seg in spans
+            ]
+        return [self._chunked_span_to_codes(seg.ids, seg.start, errors) for seg in spans]
+
+    def _chunked_span_to_codes(self, span: np.ndarray, start: int, errors: Errors) -> AudioCodes:
+        split = split_scale_tokens(span, self.vocab)
+        try:
+            codes = span_to_codes(split.code_ids, self.vocab, self.layout, errors=errors)
+        except TokenizationError as error:  # report the position in the input, scale tokens included
+            where = error.position if error.position is not None else len(split.kept)
+            raise TokenizationError(
+                error.detail, start + (int(split.kept[where]) if where < len(split.kept) else len(span))
+            ) from None
+        config = self.config
+        chunk_frames = chunk_frames_from_scales(
+            split, self.layout, self.vocab, codes.shape[-1], config.frames_per_chunk, errors == "strict", start
+        )
+        if errors == "strict":
+            scales = config.scale_quantizer.to_scale(split.scale_index)
+        else:
+            scales = lenient_scales(split.scale_index, len(chunk_frames), config.scale_quantizer)
+        return AudioCodes(codes, scales, chunk_frames)
 
     # -- encode -------------------------------------------------------------------------------------------
     def encode(
@@ -126,8 +170,8 @@ class AudioTokenizer:
 
     def encode_codes_batch(
         self, audios: Sequence[AudioSource], sampling_rate: int | Sequence[int | None] | None = None
-    ) -> list[torch.Tensor]:
-        """Several clips -> RVQ codes ``[K, T_i]`` at the config's bandwidth."""
+    ) -> list[AudioCodes]:
+        """Several clips -> RVQ codes ``[K, T_i]`` (and chunk scales) at the config's bandwidth."""
         if isinstance(audios, (str, os.PathLike, np.ndarray, torch.Tensor)):
             raise TypeError("encode_batch takes a sequence of clips; use encode for one clip")
         rates = list(sampling_rate) if isinstance(sampling_rate, Sequence) else [sampling_rate] * len(audios)
@@ -167,8 +211,9 @@ class AudioTokenizer:
             waves.append(_as_return(joined, return_tensors))
         return waves
 
-    def decode_codes(self, codes: np.ndarray | torch.Tensor, length: int | None = None) -> np.ndarray:
-        """Codes ``[K', T]`` -> audio ``[C, samples]`` (numpy), cut to ``length`` samples when given."""
+    def decode_codes(self, codes: CodeInput, length: int | None = None) -> np.ndarray:
+        """Codes ``[K', T]`` (an ``AudioCodes`` for chunked codecs) -> audio ``[C, samples]`` (numpy), cut to
+        ``length`` samples when given."""
         return self.codec.decode(codes, length).numpy()
 
     def __repr__(self) -> str:

@@ -31,10 +31,10 @@ def test_full_size_architecture_round_trip(full_codec: Codec) -> None:
     for wave, clip_ids in zip(waves, ids):
         frames = -(-wave.shape[-1] // 320)
         assert len(clip_ids) == 2 + 32 * (frames + 31)
-        codes = tokenizer.ids_to_codes(clip_ids)[0]
+        codes = tokenizer.ids_to_codes(clip_ids)[0].codes
         assert codes.shape == (32, frames)
-        assert np.array_equal(codes, full_codec.encode(wave, 24.0).numpy())
+        assert np.array_equal(codes, full_codec.encode(wave, 24.0).codes.numpy())
         assert min(len(np.unique(row)) for row in codes) > 5
         audio = tokenizer.decode(clip_ids)
         assert audio.shape == (1, frames * 320) and np.isfinite(audio).all()
-    assert torch.equal(full_codec.encode(waves[0], 1.5), full_codec.encode(waves[0], 24.0)[:2])
+    assert torch.equal(full_codec.encode(waves[0], 1.5).codes, full_codec.encode(waves[0], 24.0).codes[:2])

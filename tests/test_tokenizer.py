@@ -41,13 +41,14 @@ def test_bare_codec_directory_gets_the_default_config(tokenizer: AudioTokenizer,
 @pytest.mark.parametrize("layout", sorted(LAYOUT_LENGTHS))
 def test_every_layout_round_trips_the_codecs_codes(codec_dir: Path, clip: np.ndarray, layout: str) -> None:
     tokenizer = AudioTokenizer.from_pretrained(codec_dir, device="cpu", layout=layout, vocab_offset=32000)
-    codes = Codec.from_pretrained(codec_dir, device="cpu").encode(clip, 6.0).numpy()
+    codes = Codec.from_pretrained(codec_dir, device="cpu").encode(clip, 6.0).codes.numpy()
     ids = tokenizer.encode(clip, 24000)
     assert ids.dtype == np.int64
     assert ids[0] == tokenizer.vocab.start_id and ids[-1] == tokenizer.vocab.end_id
     assert len(ids) == LAYOUT_LENGTHS[layout] + 2
     assert ids.min() >= 32000
-    (decoded_codes,) = tokenizer.ids_to_codes(ids)
+    (decoded,) = tokenizer.ids_to_codes(ids)
+    decoded_codes = decoded.codes
     expected = codes[:1] if layout == "first_codebook" else codes
     assert np.array_equal(decoded_codes, expected)
     audio = tokenizer.decode(ids)
