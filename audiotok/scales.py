@@ -126,6 +126,13 @@ def chunk_frames_from_scales(
                 "a chunked codec's span must hold a scale token before each chunk; found none", position=position
             )
         bad = int(np.flatnonzero(~ok)[0])
+        if inside[bad] and frames[bad] > frames_per_chunk:  # a scale token is missing inside this chunk
+            missing_before = int(np.flatnonzero((codebook == 0) & (frame == starts[bad] + frames_per_chunk))[0])
+            raise TokenizationError(
+                f"expected a scale token before this id: without one, chunk {bad} would hold {frames[bad]} frames "
+                f"(at most {frames_per_chunk})",
+                position=position + int(split.kept[missing_before]),
+            )
         raise TokenizationError(
             f"scale token {bad} of {len(at)} does not open a valid chunk: a scale token stands right before "
             f"codebook 0 of a chunk's first frame, every {frames_per_chunk} frames "

@@ -2,7 +2,8 @@
 
 Usage: python scripts/make_configs.py [--out configs]
 The 24 kHz configs describe facebook/encodec_24khz, whose architecture is transformers' EncodecConfig
-defaults, so no download is needed. For a different offset or layout use `audiotok info --model ...`
+defaults; the 48 kHz ones facebook/encodec_48khz, as transformers' converter configures it. No
+download is needed. For a different offset or layout use `audiotok info --model ...`
 or TokenizerConfig(...).replace(vocab_offset=..., layout=...).
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from transformers import EncodecConfig
 
 from audiotok.config import standard_configs
+from audiotok.demo_codec import encodec_48khz_config
 
 
 def main() -> None:
@@ -21,9 +23,11 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "configs"))
     out = Path(parser.parse_args().out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, config in standard_configs("facebook/encodec_24khz", EncodecConfig()).items():
-        (out / name).write_text(config.to_json())
-        print(f"wrote {out / name}")
+    codecs = {"facebook/encodec_24khz": EncodecConfig(), "facebook/encodec_48khz": encodec_48khz_config()}
+    for codec, architecture in codecs.items():
+        for name, config in standard_configs(codec, architecture).items():
+            (out / name).write_text(config.to_json())
+            print(f"wrote {out / name}")
 
 
 if __name__ == "__main__":

@@ -58,3 +58,24 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _deterministic() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def codec48_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small EnCodec of the 48 kHz shape (stereo, 1 s chunks, 10 ms overlap, per-chunk RMS scales)."""
+    from audiotok.demo_codec import ENCODEC_48KHZ_ARCHITECTURE
+
+    directory = tmp_path_factory.mktemp("encodec48_small")
+    fit = [synthetic_audio(1.0, 48000, channels=2, seed=i) for i in range(3)]
+    build_demo_codec(small_encodec_config(**ENCODEC_48KHZ_ARCHITECTURE), fit_audio=fit).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def codec48(codec48_dir: Path) -> Codec:
+    return Codec.from_pretrained(codec48_dir, device="cpu")
+
+
+def stereo_clip_of(num_samples: int, seed: int = 0, gain: float = 1.0) -> np.ndarray:
+    """A stereo 48 kHz clip of exactly ``num_samples`` samples."""
+    return gain * synthetic_audio(num_samples / 48000 + 0.01, 48000, channels=2, seed=seed)[:, :num_samples]

@@ -9,6 +9,7 @@ import pytest
 from transformers import EncodecConfig
 
 from audiotok.config import TokenizerConfig, standard_configs
+from audiotok.demo_codec import encodec_48khz_config
 from audiotok.errors import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -95,7 +96,26 @@ def test_shipped_24khz_configs(bandwidth: float, codebooks: int) -> None:
     assert config.tokens_per_second == 75 * codebooks
 
 
+@pytest.mark.parametrize("bandwidth, codebooks", [(3.0, 2), (6.0, 4), (12.0, 8), (24.0, 16)])
+def test_shipped_48khz_configs(bandwidth: float, codebooks: int) -> None:
+    config = TokenizerConfig.from_json_file(CONFIGS / f"encodec_48khz_{bandwidth:g}kbps.json")
+    assert (config.sampling_rate, config.audio_channels, config.num_codebooks) == (48000, 2, codebooks)
+    assert (config.frames_per_chunk, config.chunk_stride, config.num_scale_tokens) == (150, 47520, 512)
+    assert config.audio_vocab_size == codebooks * 1024 + 3 + 512
+    # 48000 / 47520 chunks per second, each 150 frames of K codes plus one scale token
+    assert config.tokens_per_second == pytest.approx(48000 / 47520 * (150 * codebooks + 1), abs=0.01)
+
+
 def test_shipped_configs_are_what_the_generator_writes() -> None:
-    expected = standard_configs("facebook/encodec_24khz", EncodecConfig())
+    expected = {
+        **standard_configs("facebook/encodec_24khz", EncodecConfig()),
+        **standard_configs("facebook/encodec_48khz", encodec_48khz_config()),
+    }
+    assert sorted(expected) == sorted(p.name for p in CONFIGS.glob("encodec_*.json"))
     for name, config in expected.items():
         assert TokenizerConfig.from_json_file(CONFIGS / name) == config
+
+
+def test_chunk_settings_must_come_together() -> None:
+    with pytest.raises(ConfigError, match="must all be > 0"):
+        TokenizerConfig(frames_per_chunk=150)

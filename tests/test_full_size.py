@@ -38,3 +38,22 @@ def test_full_size_architecture_round_trip(full_codec: Codec) -> None:
         audio = tokenizer.decode(clip_ids)
         assert audio.shape == (1, frames * 320) and np.isfinite(audio).all()
     assert torch.equal(full_codec.encode(waves[0], 1.5).codes, full_codec.encode(waves[0], 24.0).codes[:2])
+
+
+@pytest.mark.slow
+def test_full_size_48khz_architecture(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from audiotok.demo_codec import encodec_48khz_config
+
+    fit = [synthetic_audio(1.0, 48000, channels=2, seed=i) for i in range(2)]
+    directory = tmp_path_factory.mktemp("encodec48_full")
+    build_demo_codec(encodec_48khz_config(), fit_audio=fit, seed=4).save_pretrained(directory)
+    tokenizer = AudioTokenizer.from_pretrained(directory, device="cpu")
+    assert (tokenizer.config.num_codebooks, tokenizer.config.frames_per_chunk) == (4, 150)
+    wave = synthetic_audio(1.2, 48000, channels=2, seed=8)
+    ids = tokenizer.encode(wave, 48000)
+    (codes,) = tokenizer.ids_to_codes(ids)
+    # 57600 samples: a chunk at 0 (150 frames) and one at 47520 (10080 samples: 32 frames)
+    assert codes.codes.shape == (4, 150 + 32) and codes.chunk_frames.tolist() == [150, 32]
+    assert min(len(np.unique(row)) for row in codes.codes) > 5
+    audio = tokenizer.decode(ids)
+    assert audio.shape == (2, 47520 + 32 * 320) and np.isfinite(audio).all()
