@@ -14,10 +14,13 @@ import soundfile as sf
 from tqdm import tqdm
 from transformers.utils import logging as transformers_logging
 
+from .cli_vocab import add_vocab_command
 from .config import CONFIG_NAME, DEFAULT_CODEC
 from .demo_codec import DEMO_MODEL_NAME, DEMO_NOTE
 from .errors import AudiotokError
 from .layouts import LAYOUTS
+from .preprocess import add_arguments as add_preprocess_arguments
+from .preprocess import run_from_args as run_preprocess
 from .tokenizer import AudioTokenizer
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au"}
@@ -197,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="a config's id ranges and tokens per second")
     _add_model_options(info)
     info.set_defaults(run=_info)
+
+    preprocess = commands.add_parser("preprocess", help="a corpus -> token shards (resumable; torchrun for many GPUs)")
+    add_preprocess_arguments(preprocess)
+    preprocess.add_argument("--merge-only", action="store_true", help="only merge the rank manifests of --out")
+    preprocess.set_defaults(run=run_preprocess)
+
+    add_vocab_command(commands)
     return parser
 
 

@@ -12,6 +12,7 @@ from transformers import EncodecModel
 from audiotok import AudioTokenizer, TokenizationError
 from audiotok.codec import AudioCodes, Codec
 from audiotok.scales import ScaleQuantizer
+
 from conftest import stereo_clip_of
 
 # lengths around the chunk geometry: 1 s chunks (48000) every 47520 samples, 320-sample frames
@@ -158,7 +159,11 @@ def test_quantised_scales_keep_loudness_within_a_tenth_of_a_db(codec48_dir: Path
         wave = stereo_clip_of(120000, seed=i, gain=10 ** (gain_db / 20))
         wave = wave / np.sqrt(np.mean(wave**2)) * 10 ** (gain_db / 20)
         exact = codec.encode(wave.astype(np.float32), 6.0)
-        quantised = AudioCodes(exact.codes, torch.from_numpy(quantizer.to_scale(quantizer.to_index(exact.scales.numpy()))), exact.chunk_frames)
+        quantised = AudioCodes(
+            exact.codes,
+            torch.from_numpy(quantizer.to_scale(quantizer.to_index(exact.scales.numpy()))),
+            exact.chunk_frames,
+        )
         a, b = codec.decode(exact), codec.decode(quantised)
         loudness = [10 * np.log10(float(x.pow(2).mean())) for x in (a, b)]
         errors_db.append(loudness[1] - loudness[0])

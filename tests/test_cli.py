@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import clip_of
 
 from audiotok.cli import main
+
+from conftest import clip_of
 
 
 @pytest.fixture()

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import clip_of
 
 import audiotok
 from audiotok import AudioTokenizer, TokenizationError
 from audiotok.codec import Codec, CodecLoadError
 from audiotok.config import TokenizerConfig
+
+from conftest import clip_of
 
 LAYOUT_LENGTHS = {  # ids of a 225-frame clip at 8 codebooks, per DESIGN.md's table
     "interleaved": 8 * 225,

@@ -1,0 +1,152 @@
+"""Token shards on disk: atomic Parquet writes, and reading them back as training data.
+
+A shard is a Parquet file of clips with columns ``key``, ``error`` (null for encoded clips),
+``duration`` (s), ``num_frames``, ``codes`` (``list<list<uint16>>``, K x T), ``scales`` and
+``chunk_frames`` (48 kHz only), optionally ``ids`` (int32 LM ids in the layout the job was run
+with) and the input columns the user kept. Codes, not ids, are the record: any layout, offset or
+lower bandwidth (fewer codebooks) can be chosen when the shards are read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .config import CONFIG_NAME, TokenizerConfig
+from .errors import ConfigError
+from .layouts import get_layout
+from .scales import insert_scale_tokens
+
+SHARD_GLOB = "rank*-shard*.parquet"
+
+
+def write_shard(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Writes ``rows`` to ``path`` atomically: a reader (or a resumed run) sees the whole shard or none."""
+    table = pa.Table.from_pylist(rows, schema=_schema(rows))
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    pq.write_table(table, partial)
+    os.replace(partial, path)
+
+
+def _schema(rows: list[dict[str, Any]]) -> pa.Schema:
+    fixed = {
+        "key": pa.string(),
+        "error": pa.string(),
+        "duration": pa.float32(),
+        "num_frames": pa.int32(),
+        "codes": pa.list_(pa.list_(pa.uint16())),
+        "scales": pa.list_(pa.float32()),
+        "chunk_frames": pa.list_(pa.int32()),
+        "ids": pa.list_(pa.int32()),
+    }
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    inferred = pa.Table.from_pylist(rows).schema if rows else pa.schema([])
+    return pa.schema([(name, fixed.get(name) or inferred.field(name).type) for name in names])
+
+
+def shard_files(directory: str | os.PathLike[str]) -> list[Path]:
+    return sorted(Path(directory).glob(SHARD_GLOB))
+
+
+def read_shards(directory: str | os.PathLike[str], include_failures: bool = False) -> datasets.Dataset:
+    """All shards of a preprocessing output as one ``datasets.Dataset`` (encoded clips only by default)."""
+    files = shard_files(directory)
+    if not files:
+        raise ConfigError(f"{directory}: no shards ({SHARD_GLOB}); run `audiotok preprocess` first")
+    dataset = datasets.Dataset(pa.concat_tables([pq.read_table(f) for f in files], promote_options="default"))
+    return dataset if include_failures else dataset.filter(lambda error: error is None, input_columns="error")
+
+
+def load_token_dataset(
+    directory: str | os.PathLike[str],
+    *,
+    layout: str | None = None,
+    vocab_offset: int | None = None,
+    num_codebooks: int | None = None,
+    text_column: str | None = None,
+    text_tokenizer: Any = None,
+    order: str = "text_first",
+    add_special_tokens: bool = True,
+) -> datasets.Dataset:
+    """Shards -> a ``datasets.Dataset`` with ``input_ids`` built at load time from the stored codes.
+
+    Args:
+        directory: a ``audiotok preprocess`` output folder (shards + ``audiotok_config.json``).
+        layout: the layout of the ids (default: the config's).
+        vocab_offset: first audio id in the LLM vocabulary (default: the config's).
+        num_codebooks: keep the first K' codebooks only (a lower bandwidth: RVQ levels are nested).
+        text_column: a kept input column (e.g. the transcript) to put beside the audio span.
+        text_tokenizer: a Hugging Face tokenizer for ``text_column``.
+        order: ``"text_first"`` (TTS-style: transcript, then audio) or ``"audio_first"`` (ASR-style).
+        add_special_tokens: frame each audio span with <|audio_start|>/<|audio_end|>.
+
+    Returns:
+        The clips with ``key``, ``input_ids`` (int32) and, with a text column, ``audio_mask`` (1 on
+        audio ids) so training code can weight or mask either part.
+    """
+    config = TokenizerConfig.from_pretrained(Path(directory) / CONFIG_NAME)
+    changes: dict[str, Any] = {}
+    if layout is not None:
+        changes["layout"] = layout
+    if vocab_offset is not None:
+        changes["vocab_offset"] = vocab_offset
+        changes["base_vocab_size"] = min(config.base_vocab_size, vocab_offset)
+    if num_codebooks is not None:
+        if not 1 <= num_codebooks <= config.num_codebooks:
+            raise ConfigError(f"num_codebooks must be in 1..{config.num_codebooks} (what the shards hold)")
+        bandwidths = [b for b in config.codec_bandwidths if config.replace(bandwidth=b).num_codebooks == num_codebooks]
+        if not bandwidths:
+            raise ConfigError(f"no bandwidth of the codec uses {num_codebooks} codebooks")
+        changes["bandwidth"] = bandwidths[0]
+    config = config.replace(**changes) if changes else config
+    if text_column is not None and text_tokenizer is None:
+        raise ConfigError("text_column needs a text_tokenizer (a Hugging Face tokenizer) to turn the text into ids")
+    if order not in ("text_first", "audio_first"):
+        raise ConfigError(f"order must be 'text_first' or 'audio_first', got {order!r}")
+    to_ids = _span_builder(config, add_special_tokens)
+    dataset = read_shards(directory)
+
+    def build(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        spans = [
+            to_ids(codes, scales, chunk_frames)
+            for codes, scales, chunk_frames in zip(batch["codes"], batch["scales"], batch["chunk_frames"])
+        ]
+        if text_column is None:
+            return {"input_ids": spans}
+        texts = text_tokenizer(batch[text_column], add_special_tokens=False)["input_ids"]
+        inputs, masks = [], []
+        for text, span in zip(texts, spans):
+            parts = [np.asarray(text, np.int32), span] if order == "text_first" else [span, np.asarray(text, np.int32)]
+            flags = [np.zeros(len(p), np.int8) if p is not span else np.ones(len(p), np.int8) for p in parts]
+            inputs.append(np.concatenate(parts))
+            masks.append(np.concatenate(flags))
+        return {"input_ids": inputs, "audio_mask": masks}
+
+    keep = {"key", text_column} - {None}
+    drop = [c for c in dataset.column_names if c not in keep]
+    return dataset.map(build, batched=True, remove_columns=drop)
+
+
+def _span_builder(config: TokenizerConfig, add_special_tokens: bool) -> Callable[[Any, Any, Any], np.ndarray]:
+    """codes (+ scales, chunk frames) as stored -> one clip's audio ids (int32)."""
+    vocab, layout, quantizer = config.vocab, get_layout(config.layout), config.scale_quantizer
+
+    def to_ids(codes: Sequence[Sequence[int]], scales: Any, chunk_frames: Any) -> np.ndarray:
+        array = np.asarray(codes, dtype=np.int64)[: config.num_codebooks]
+        ids = np.asarray(layout.to_ids(array, vocab))
+        if config.is_chunked:
+            ids = insert_scale_tokens(
+                ids, layout, vocab, quantizer.to_index(np.asarray(scales)), np.asarray(chunk_frames)
+            )
+        if add_special_tokens:
+            ids = np.concatenate([[vocab.start_id], ids, [vocab.end_id]])
+        return ids.astype(np.int32)
+
+    return to_ids

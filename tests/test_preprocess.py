@@ -1,0 +1,249 @@
+"""The dataset job: folders, manifests and datasets directories to shards; bad rows; kill and resume; torchrun."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiotok import AudioTokenizer
+from audiotok.preprocess import main as preprocess_main
+from audiotok.shards import load_token_dataset, read_shards, shard_files
+
+from conftest import assert_same_codes_up_to_ties, clip_of
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "preprocess_dataset.py"
+
+
+def write_corpus(folder: Path, clips: int, seconds: float = 0.6) -> None:
+    (folder / "nested").mkdir(parents=True, exist_ok=True)
+    for i in range(clips):
+        where = folder / "nested" if i % 3 == 0 else folder
+        rate = (16000, 24000, 44100)[i % 3]
+        wave = clip_of(int((seconds + 0.05 * i) * 24000), seed=i)[0]
+        sf.write(where / f"clip{i:03d}.wav", wave[: int(len(wave) * rate / 24000)], rate)
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    write_corpus(folder, 9)
+    (folder / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage")
+    sf.write(folder / "empty.wav", np.zeros(0, np.float32), 16000)
+    sf.write(folder / "nan.wav", np.full(2400, np.nan, np.float32), 24000, subtype="FLOAT")
+    sf.write(folder / "too_long.wav", clip_of(24000 * 3)[0], 24000)
+    return folder
+
+
+def test_folder_to_shards_with_bad_rows(corpus: Path, codec_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    args = [
+        str(corpus),
+        "--out",
+        str(out),
+        "--model",
+        str(codec_dir),
+        "--device",
+        "cpu",
+        "--shard-size",
+        "4",
+        "--max-duration",
+        "2.5",
+        "--write-ids",
+        "--num-workers",
+        "1",
+    ]
+    assert preprocess_main(args) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["rows"], manifest["encoded"], manifest["failed"]) == (13, 9, 4)
+    reasons = {f["key"]: f["error"] for f in manifest["failures"]}
+    assert "corrupt.wav" in reasons and "empty" in reasons["empty.wav"] and "NaN" in reasons["nan.wav"]
+    assert "outside [0.0, 2.5] s" in reasons["too_long.wav"]
+    assert (out / "audiotok_config.json").exists() and len(shard_files(out)) == 4
+    tokenizer = AudioTokenizer.from_pretrained(codec_dir, device="cpu")
+    rows = read_shards(out)
+    assert len(rows) == 9
+    for row in rows:
+        path = corpus / row["key"]
+        wave = tokenizer.load(path)
+        expected = tokenizer.codec.encode(wave, 6.0).codes
+        assert_same_codes_up_to_ties(tokenizer.codec.model, wave, row["codes"], expected)  # batching changed nothing
+        assert np.array_equal(row["ids"], tokenizer.codes_to_ids(np.asarray(row["codes"])))
+        assert row["num_frames"] == expected.shape[1]
+        assert row["duration"] == pytest.approx(sf.info(str(path)).duration, abs=1e-3)
+    assert "9 clips encoded" in capsys.readouterr().out
+
+
+def test_ids_are_chosen_at_load_time(corpus: Path, codec_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    preprocess_main(
+        [
+            str(corpus),
+            "--out",
+            str(out),
+            "--model",
+            str(codec_dir),
+            "--device",
+            "cpu",
+            "--num-workers",
+            "0",
+            "--bandwidth",
+            "12",
+        ]
+    )
+    default = load_token_dataset(out)
+    tokenizer = AudioTokenizer.from_pretrained(
+        codec_dir, device="cpu", layout="delayed", vocab_offset=500, bandwidth=3.0
+    )
+    custom = load_token_dataset(out, layout="delayed", vocab_offset=500, num_codebooks=4)
+    for row in custom:
+        wave = tokenizer.load(corpus / row["key"])
+        (codes,) = tokenizer.ids_to_codes(row["input_ids"])  # 4 of 16 codebooks = 3 kbps, delayed, offset 500
+        assert_same_codes_up_to_ties(tokenizer.codec.model, wave, codes.codes, tokenizer.codec.encode(wave, 3.0).codes)
+    assert len(default[0]["input_ids"]) > len(custom[0]["input_ids"]) // 4 * 3
+
+
+def test_datasets_directory_with_text_and_asr_examples(codec_dir: Path, tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    encoded = []
+    for i in range(4):
+        buffer = io.BytesIO()
+        sf.write(buffer, clip_of(12000 + 1000 * i, seed=i)[0], 24000, format="FLAC")
+        encoded.append({"bytes": buffer.getvalue(), "path": None})
+    rows = {"audio": encoded, "text": ["hello world", "a b", "x", "y z"]}
+    dataset = datasets.Dataset.from_dict(rows).cast_column("audio", datasets.Audio(decode=False))
+    dataset.save_to_disk(str(tmp_path / "ds"))
+    out = tmp_path / "out"
+    assert (
+        preprocess_main(
+            [
+                str(tmp_path / "ds"),
+                "--out",
+                str(out),
+                "--model",
+                str(codec_dir),
+                "--device",
+                "cpu",
+                "--num-workers",
+                "0",
+                "--keep-columns",
+                "text",
+            ]
+        )
+        == 0
+    )
+    words = {"[UNK]": 0, "hello": 1, "world": 2, "a": 3, "b": 4, "x": 5, "y": 6, "z": 7}
+    backend = Tokenizer(models.WordLevel(words, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    text_tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]")
+    asr = load_token_dataset(
+        out, vocab_offset=100, text_column="text", text_tokenizer=text_tokenizer, order="audio_first"
+    )
+    first = asr.filter(lambda key: key == "train-0", input_columns="key")[0]
+    ids, mask = np.asarray(first["input_ids"]), np.asarray(first["audio_mask"])
+    assert first["text"] == "hello world" and ids[-2:].tolist() == [1, 2] and mask[-2:].tolist() == [0, 0]
+    assert ids[0] == 100 + 8 * 1024 and mask[: len(ids) - 2].all()  # <|audio_start|> opens the example
+
+
+def test_jsonl_manifest(codec_dir: Path, tmp_path: Path) -> None:
+    write_corpus(tmp_path / "audio", 3)
+    lines = [json.dumps({"path": f"audio/clip00{i}.wav", "key": f"utt{i}", "speaker": f"s{i}"}) for i in (1, 2)]
+    (tmp_path / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    preprocess_main(
+        [
+            str(tmp_path / "manifest.jsonl"),
+            "--out",
+            str(out),
+            "--model",
+            str(codec_dir),
+            "--device",
+            "cpu",
+            "--num-workers",
+            "0",
+            "--keep-columns",
+            "speaker",
+        ]
+    )
+    rows = read_shards(out)
+    assert sorted(zip(rows["key"], rows["speaker"])) == [("utt1", "s1"), ("utt2", "s2")]
+
+
+def test_killed_run_resumes_with_every_clip_exactly_once(codec_dir: Path, tmp_path: Path) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    write_corpus(corpus, 40, seconds=1.0)
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        str(corpus),
+        "--out",
+        str(out),
+        "--model",
+        str(codec_dir),
+        "--device",
+        "cpu",
+        "--shard-size",
+        "2",
+        "--num-workers",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(shard_files(out)) < 3 and process.poll() is None:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)  # the job and its decoding workers, mid-run
+    process.wait()
+    written_at_kill = len(shard_files(out))
+    assert 0 < written_at_kill < 20, "the kill must land part-way for this test to mean anything"
+    assert not (out / "manifest.json").exists()
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    keys = read_shards(out)["key"]
+    assert len(keys) == 40 and len(set(keys)) == 40
+    assert json.loads((out / "manifest.json").read_text())["encoded"] == 40
+    assert preprocess_main(command[2:] + ["--bandwidth", "24"]) == 2  # other settings: refuses to mix two jobs
+
+
+def test_two_torchrun_processes_share_the_work(codec_dir: Path, tmp_path: Path) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    write_corpus(corpus, 7)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29577",
+        str(SCRIPT),
+        str(corpus),
+        "--out",
+        str(out),
+        "--model",
+        str(codec_dir),
+        "--device",
+        "cpu",
+        "--shard-size",
+        "2",
+        "--num-workers",
+        "0",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["world_size"], manifest["encoded"]) == (2, 7)
+    assert {p.name[:7] for p in shard_files(out)} == {"rank000", "rank001"}
+    keys = read_shards(out)["key"]
+    assert sorted(keys) == sorted({k for k in keys}) and len(keys) == 7
