@@ -1,0 +1,143 @@
+"""audiotok vocab: write the config that places the audio ids in an LLM vocabulary, or extend a saved tokenizer.
+
+Examples::
+
+    audiotok vocab --base-vocab-size 32000 --out llama2_audio.json        # offset 32000, 6 kbps, interleaved
+    audiotok vocab --llm llama-3 --bandwidth 12 --layout delayed            # print the config JSON
+    audiotok vocab --extend-tokenizer my_llm_tokenizer/ --out extended/    # tokenizer + audiotok_config.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
+from .demo_codec import DEMO_MODEL_NAME, small_encodec_config
+from .errors import ConfigError
+from .layouts import LAYOUTS
+from .llm_vocab import BASE_VOCABS, extend_tokenizer
+
+
+def add_vocab_command(subparsers: Any) -> None:
+    """Adds the ``vocab`` sub-command to an ``argparse`` sub-parser set (its handler is ``args.run``)."""
+    parser = subparsers.add_parser(
+        "vocab",
+        help="config for an LLM vocabulary (offset after its text ids); extend a saved HF tokenizer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--base-vocab-size", type=int, help="len(tokenizer) of the LLM; the audio ids start here")
+    where.add_argument(
+        "--llm", choices=[entry.name for entry in BASE_VOCABS], help="take the base vocabulary size of a known LLM"
+    )
+    parser.add_argument("--vocab-offset", type=int, help="first audio id (default: the base vocabulary size)")
+    parser.add_argument("--bandwidth", type=float, help="kbps, one the codec supports (default 6)")
+    parser.add_argument("--layout", choices=sorted(LAYOUTS), help="default interleaved")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_CODEC,
+        help=f"the codec: {DEFAULT_CODEC} (known without download), '{DEMO_MODEL_NAME}', an EnCodec directory, or "
+        "an audiotok config JSON / saved tokenizer directory to start from",
+    )
+    parser.add_argument(
+        "--extend-tokenizer",
+        metavar="DIR",
+        help="a saved Hugging Face tokenizer directory: add the audio tokens, save it (to --out, else in place) "
+        f"with {CONFIG_NAME} beside it",
+    )
+    parser.add_argument(
+        "--out", help="config: a .json file or a directory (default: print); with --extend-tokenizer: a directory"
+    )
+    parser.set_defaults(run=run_vocab)
+
+
+def run_vocab(args: argparse.Namespace) -> int:
+    """The handler of ``audiotok vocab``; raises ConfigError (or OSError) for the caller to report."""
+    config = _base_config(args.model)
+    changes: dict[str, Any] = {}
+    if args.bandwidth is not None:
+        changes["bandwidth"] = args.bandwidth
+    if args.layout is not None:
+        changes["layout"] = args.layout
+    base = args.base_vocab_size
+    if args.llm is not None:
+        base = next(entry.tokenizer_size for entry in BASE_VOCABS if entry.name == args.llm)
+    if base is not None:
+        changes["base_vocab_size"] = base
+    if args.vocab_offset is not None or base is not None:
+        changes["vocab_offset"] = args.vocab_offset if args.vocab_offset is not None else base
+    config = config.replace(**changes) if changes else config
+
+    if args.extend_tokenizer is None:
+        if args.out is None:
+            print(config.to_json(), end="")
+            return 0
+        out = Path(args.out)
+        if out.suffix == ".json":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(config.to_json())
+        else:
+            out = config.save_pretrained(out)
+        print(f"wrote {out}: audio ids [{config.vocab_offset}, {config.total_vocab_size})", file=sys.stderr)
+        return 0
+
+    source = Path(args.extend_tokenizer)
+    target = Path(args.out) if args.out else source
+    hf_tokenizer = _load_hf_tokenizer(source)
+    before = len(hf_tokenizer)
+    started = time.perf_counter()
+    placed = extend_tokenizer(hf_tokenizer, config)
+    seconds = time.perf_counter() - started
+    hf_tokenizer.save_pretrained(target)
+    placed.save_pretrained(target)
+    added = len(hf_tokenizer) - before
+    print(
+        f"{source}: added {added} tokens in {seconds:.2f} s (audio ids [{placed.vocab_offset}, "
+        f"{placed.total_vocab_size})); wrote the tokenizer and {CONFIG_NAME} to {target}. "
+        f"Resize the model to >= {placed.total_vocab_size} rows (audiotok.llm_vocab.extend_model)."
+    )
+    return 0
+
+
+def _base_config(model: str) -> TokenizerConfig:
+    """The config to start from: 24 kHz defaults, an audiotok config, or one for an EnCodec's config.json."""
+    if model == DEFAULT_CODEC:
+        return TokenizerConfig()
+    if model == DEMO_MODEL_NAME:
+        return TokenizerConfig.for_codec(DEMO_MODEL_NAME, small_encodec_config())
+    path = Path(model)
+    if path.is_file() or (path / CONFIG_NAME).exists():
+        return TokenizerConfig.from_pretrained(path)
+    if path.is_dir():  # EncodecConfig.from_pretrained takes a folder without config.json for the defaults
+        file = path / "config.json"
+        model_type = json.loads(file.read_text()).get("model_type") if file.exists() else None
+        if model_type != "encodec":
+            found = f"a {model_type!r} model" if file.exists() else f"no config.json and no {CONFIG_NAME}"
+            raise ConfigError(f"--model {model}: expected an EnCodec directory, found {found}")
+    from transformers import EncodecConfig
+
+    try:
+        codec_config = EncodecConfig.from_pretrained(model)
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"cannot read an EnCodec config from {model!r} ({error}); pass {DEFAULT_CODEC}, a local EnCodec "
+            "directory, or an audiotok config"
+        ) from None
+    return TokenizerConfig.for_codec(model, codec_config)
+
+
+def _load_hf_tokenizer(directory: Path) -> Any:
+    if not directory.is_dir():
+        raise ConfigError(f"--extend-tokenizer {directory}: no such directory (save the tokenizer there first)")
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except (OSError, ValueError, KeyError) as error:
+        raise ConfigError(f"cannot load a Hugging Face tokenizer from {directory}: {error}") from None
