@@ -248,7 +248,7 @@ class Codec:
         ]
         results: list[tuple[torch.Tensor, torch.Tensor]] = [(torch.zeros(0), torch.zeros(0))] * len(pieces)
         for batch in self._length_batches([p.shape[-1] for _, p in pieces], max_batch_seconds, pad_ok=False):
-            stacked = torch.stack([pieces[i][1] for i in batch]).to(self.device, self.dtype)
+            stacked = self._to_device(torch.stack([pieces[i][1] for i in batch]).to(self.dtype))
             with torch.inference_mode():
                 codes, scales = self.model._encode_frame(stacked, bandwidth)  # one chunk per row, never padded
             for row, i in enumerate(batch):
@@ -299,6 +299,12 @@ class Codec:
             batches.append([index])
         return batches
 
+    def _to_device(self, batch: torch.Tensor) -> torch.Tensor:
+        """Host -> device; pinned and non-blocking on CUDA so the copy overlaps queued work."""
+        if self.device.type != "cuda":
+            return batch
+        return batch.pin_memory().to(self.device, non_blocking=True)
+
     def _pads_are_invisible(self, num_samples: int) -> bool:
         """Whether zeros after a clip (padded to whole frames) leave all its codes and audio unchanged.
 
@@ -331,7 +337,7 @@ class Codec:
         batch = torch.zeros(len(clips), self.channels, max(frames) * self.hop_length, dtype=self.dtype)
         for row, clip in zip(batch, clips):
             row[:, : clip.shape[-1]] = clip
-        batch = batch.to(self.device, non_blocking=True)
+        batch = self._to_device(batch)
         codes = self.model.encode(batch, bandwidth=bandwidth).audio_codes[0].to("cpu", torch.int64)
         return [codes[i, :, :t].clone() for i, t in enumerate(frames)]
 
