@@ -181,24 +181,17 @@ def test_jsonl_manifest(codec_dir: Path, tmp_path: Path) -> None:
     assert sorted(zip(rows["key"], rows["speaker"])) == [("utt1", "s1"), ("utt2", "s2")]
 
 
+def job_arguments(corpus: Path, out: Path, codec_dir: Path, workers: int) -> list[str]:
+    """The job's arguments for a small CPU run in 2-clip shards."""
+    return [str(corpus), "--out", str(out), "--model", str(codec_dir), "--device", "cpu", "--shard-size", "2",
+            "--num-workers", str(workers)]  # fmt: skip
+
+
 def test_killed_run_resumes_with_every_clip_exactly_once(codec_dir: Path, tmp_path: Path) -> None:
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     write_corpus(corpus, 40, seconds=1.0)
-    command = [
-        sys.executable,
-        str(SCRIPT),
-        str(corpus),
-        "--out",
-        str(out),
-        "--model",
-        str(codec_dir),
-        "--device",
-        "cpu",
-        "--shard-size",
-        "2",
-        "--num-workers",
-        "1",
-    ]
+    arguments = job_arguments(corpus, out, codec_dir, workers=1)
+    command = [sys.executable, str(SCRIPT), *arguments]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and len(shard_files(out)) < 3 and process.poll() is None:
@@ -213,37 +206,18 @@ def test_killed_run_resumes_with_every_clip_exactly_once(codec_dir: Path, tmp_pa
     keys = read_shards(out)["key"]
     assert len(keys) == 40 and len(set(keys)) == 40
     assert json.loads((out / "manifest.json").read_text())["encoded"] == 40
-    assert preprocess_main(command[2:] + ["--bandwidth", "24"]) == 2  # other settings: refuses to mix two jobs
+    assert preprocess_main([*arguments, "--bandwidth", "24"]) == 2  # other settings: refuses to mix two jobs
 
 
 def test_two_torchrun_processes_share_the_work(codec_dir: Path, tmp_path: Path) -> None:
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     write_corpus(corpus, 7)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        "29577",
-        str(SCRIPT),
-        str(corpus),
-        "--out",
-        str(out),
-        "--model",
-        str(codec_dir),
-        "--device",
-        "cpu",
-        "--shard-size",
-        "2",
-        "--num-workers",
-        "0",
-    ]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29577"]
+    command = [*torchrun, str(SCRIPT), *job_arguments(corpus, out, codec_dir, workers=0)]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["world_size"], manifest["encoded"]) == (2, 7)
     assert {p.name[:7] for p in shard_files(out)} == {"rank000", "rank001"}
     keys = read_shards(out)["key"]
-    assert sorted(keys) == sorted({k for k in keys}) and len(keys) == 7
+    assert len(keys) == 7 and len(set(keys)) == 7
