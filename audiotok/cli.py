@@ -18,6 +18,7 @@ from .cli_vocab import add_vocab_command
 from .config import CONFIG_NAME, DEFAULT_CODEC
 from .demo_codec import DEMO_MODEL_NAME, DEMO_NOTE
 from .errors import AudiotokError
+from .inspect import add_inspect_command
 from .layouts import LAYOUTS
 from .preprocess import add_arguments as add_preprocess_arguments
 from .preprocess import run_from_args as run_preprocess
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     preprocess.set_defaults(run=run_preprocess)
 
     add_vocab_command(commands)
+    add_inspect_command(commands)
     return parser
 
 

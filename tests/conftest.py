@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,11 +16,8 @@ import pytest
 import torch
 from transformers import EncodecModel
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
-from audiotok.codec import Codec  # noqa: E402
-from audiotok.demo_codec import build_demo_codec, small_encodec_config, synthetic_audio  # noqa: E402
+from audiotok.codec import Codec
+from audiotok.demo_codec import build_demo_codec, small_encodec_config, synthetic_audio
 
 SAMPLING_RATE = 24000
 
