@@ -23,10 +23,10 @@ from typing import Any, Literal
 import numpy as np
 
 from .config import CONFIG_NAME, TokenizerConfig
-from .detokenize import Errors, _as_ids, span_to_codes, split_segments
+from .detokenize import Errors, _as_ids, split_segments
 from .errors import AudiotokError, TokenizationError
 from .layouts import LAYOUTS, get_layout
-from .tokenizer import AudioTokenizer
+from .tokenizer import span_codes
 
 TEXT_PREVIEW = 8  # ids of a text segment shown in the report
 
@@ -202,17 +202,9 @@ def inspect_ids(ids: Any, tokenizer_config: TokenizerConfig, notes: tuple[str, .
 
 
 def _span_codes(span_ids: np.ndarray, start: int, config: TokenizerConfig, errors: Errors) -> Any:
-    """One span's codes, parsed as ``AudioTokenizer.ids_to_codes`` parses it (positions in the whole input).
-
-    Chunked codecs (48 kHz) interleave scale tokens with the codes; their rules live in the tokenizer,
-    which needs no codec for them, so a tokenizer shell without one applies them here.
-    """
-    layout = get_layout(config.layout)
-    if not config.is_chunked:
-        return span_to_codes(span_ids, config.vocab, layout, errors, position=start)
-    shell = AudioTokenizer.__new__(AudioTokenizer)
-    shell.config, shell.vocab, shell.layout = config, config.vocab, layout
-    return shell._chunked_span_to_codes(span_ids, start, errors)
+    """One span's codes, parsed as ``AudioTokenizer.ids_to_codes`` parses it (positions in the whole input)."""
+    codes = span_codes(span_ids, start, config, errors)
+    return codes.codes if not config.is_chunked else codes
 
 
 def _message(error: TokenizationError) -> str:

@@ -30,6 +30,34 @@ def _as_return(array: np.ndarray | torch.Tensor, return_tensors: ReturnTensors) 
     raise ValueError(f"return_tensors must be 'np' or 'pt', got {return_tensors!r}")
 
 
+def span_codes(span: np.ndarray, start: int, config: TokenizerConfig, errors: Errors = "strict") -> AudioCodes:
+    """One audio span's ids -> its codes (numpy), needing only the config (no codec).
+
+    Chunked codecs' scale tokens are separated first and checked for place; errors report positions
+    in the whole input (``start`` is the span's first position).
+    """
+    vocab, layout = config.vocab, get_layout(config.layout)
+    if not config.is_chunked:
+        return AudioCodes(span_to_codes(span, vocab, layout, errors=errors, position=start))
+    split = split_scale_tokens(span, vocab)
+    try:
+        codes = span_to_codes(split.code_ids, vocab, layout, errors=errors)
+    except TokenizationError as error:  # report the position in the input, scale tokens included
+        where = error.position if error.position is not None else len(split.kept)
+        raise TokenizationError(
+            error.detail, start + (int(split.kept[where]) if where < len(split.kept) else len(span))
+        ) from None
+    strict = errors == "strict"
+    chunk_frames = chunk_frames_from_scales(
+        split, layout, vocab, codes.shape[-1], config.frames_per_chunk, strict, start
+    )
+    if strict:
+        scales = config.scale_quantizer.to_scale(split.scale_index)
+    else:
+        scales = lenient_scales(split.scale_index, len(chunk_frames), config.scale_quantizer)
+    return AudioCodes(codes, scales, chunk_frames)
+
+
 class AudioTokenizer:
     """Encodes audio to LLM ids and decodes ids (or a whole mixed text+audio output) back to audio.
 
@@ -113,32 +141,8 @@ class AudioTokenizer:
 
         For chunked codecs each ``AudioCodes`` also holds the chunk scales and chunk lengths.
         """
-        spans = [seg for seg in split_segments(ids, self.vocab, errors=errors) if seg.kind == "audio"]
-        if not self.config.is_chunked:
-            return [
-                AudioCodes(span_to_codes(seg.ids, self.vocab, self.layout, errors=errors, position=seg.start))
-                for seg in spans
-            ]
-        return [self._chunked_span_to_codes(seg.ids, seg.start, errors) for seg in spans]
-
-    def _chunked_span_to_codes(self, span: np.ndarray, start: int, errors: Errors) -> AudioCodes:
-        split = split_scale_tokens(span, self.vocab)
-        try:
-            codes = span_to_codes(split.code_ids, self.vocab, self.layout, errors=errors)
-        except TokenizationError as error:  # report the position in the input, scale tokens included
-            where = error.position if error.position is not None else len(split.kept)
-            raise TokenizationError(
-                error.detail, start + (int(split.kept[where]) if where < len(split.kept) else len(span))
-            ) from None
-        config = self.config
-        chunk_frames = chunk_frames_from_scales(
-            split, self.layout, self.vocab, codes.shape[-1], config.frames_per_chunk, errors == "strict", start
-        )
-        if errors == "strict":
-            scales = config.scale_quantizer.to_scale(split.scale_index)
-        else:
-            scales = lenient_scales(split.scale_index, len(chunk_frames), config.scale_quantizer)
-        return AudioCodes(codes, scales, chunk_frames)
+        spans = split_segments(ids, self.vocab, errors=errors)
+        return [span_codes(seg.ids, seg.start, self.config, errors) for seg in spans if seg.kind == "audio"]
 
     # -- encode -------------------------------------------------------------------------------------------
     def encode(
