@@ -4,7 +4,9 @@ from .api import decode_tokens, default_tokenizer, encode_to_tokens, set_default
 from .codec import AudioCodes, Codec, CodecLoadError
 from .config import TokenizerConfig
 from .errors import AudioInputError, AudiotokError, ConfigError, TokenizationError
-from .llm_vocab import build_example, decode_mixed_output, extend_model, extend_tokenizer, split_mixed_output
+from .llm_model import extend_model
+from .llm_vocab import extend_tokenizer
+from .mixed import build_example, decode_mixed_output, split_mixed_output
 from .shards import load_token_dataset
 from .tokenizer import AudioTokenizer
 

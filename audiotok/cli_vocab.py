@@ -100,7 +100,7 @@ def run_vocab(args: argparse.Namespace) -> int:
     print(
         f"{source}: added {added} tokens in {seconds:.2f} s (audio ids [{placed.vocab_offset}, "
         f"{placed.total_vocab_size})); wrote the tokenizer and {CONFIG_NAME} to {target}. "
-        f"Resize the model to >= {placed.total_vocab_size} rows (audiotok.llm_vocab.extend_model)."
+        f"Resize the model to >= {placed.total_vocab_size} rows (audiotok.extend_model)."
     )
     return 0
 
