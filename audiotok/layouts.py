@@ -252,7 +252,26 @@ def _check_length(num_ids: int) -> None:
         raise TokenizationError(f"a sequence cannot have {num_ids} ids")
 
 
-class InterleavedLayout(Layout):
+class _EveryCodeLayout(Layout):
+    """A layout that holds every code once: L = K * T ids."""
+
+    unit = ""  # how the K ids of a frame or row are described in errors
+
+    def num_ids(self, num_codebooks: int, num_frames: int) -> int:
+        _check_shape(num_codebooks, num_frames)
+        return num_codebooks * num_frames
+
+    def num_frames(self, num_codebooks: int, num_ids: int) -> int:
+        _check_length(num_ids)
+        if num_ids % num_codebooks:
+            raise TokenizationError(
+                f"the {self.name} layout with {num_codebooks} codebooks needs a multiple of "
+                f"{num_codebooks} ids ({num_codebooks} {self.unit}), got {num_ids}"
+            )
+        return num_ids // num_codebooks
+
+
+class InterleavedLayout(_EveryCodeLayout):
     """Frame-major: all K codes of frame 0, then all K codes of frame 1, ... (L = K * T).
 
     MusicGen calls this "flattening". Example with K = 3, T = 4 (``aT`` = C[0, t], ``bT`` = C[1, t], ...)::
@@ -266,26 +285,14 @@ class InterleavedLayout(Layout):
     """
 
     name = "interleaved"
-
-    def num_ids(self, num_codebooks: int, num_frames: int) -> int:
-        _check_shape(num_codebooks, num_frames)
-        return num_codebooks * num_frames
-
-    def num_frames(self, num_codebooks: int, num_ids: int) -> int:
-        _check_length(num_ids)
-        if num_ids % num_codebooks:
-            raise TokenizationError(
-                f"the {self.name} layout with {num_codebooks} codebooks needs a multiple of "
-                f"{num_codebooks} ids ({num_codebooks} per frame), got {num_ids}"
-            )
-        return num_ids // num_codebooks
+    unit = "per frame"
 
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         position = np.arange(num_codebooks * num_frames, dtype=np.int64)
         return position % num_codebooks, position // num_codebooks
 
 
-class FlattenedLayout(Layout):
+class FlattenedLayout(_EveryCodeLayout):
     """Codebook-major: all T codes of codebook 0, then all of codebook 1, ... (L = K * T).
 
     A row-major flatten of the K x T grid. Example with K = 3, T = 4::
@@ -299,19 +306,7 @@ class FlattenedLayout(Layout):
     """
 
     name = "flattened"
-
-    def num_ids(self, num_codebooks: int, num_frames: int) -> int:
-        _check_shape(num_codebooks, num_frames)
-        return num_codebooks * num_frames
-
-    def num_frames(self, num_codebooks: int, num_ids: int) -> int:
-        _check_length(num_ids)
-        if num_ids % num_codebooks:
-            raise TokenizationError(
-                f"the {self.name} layout with {num_codebooks} codebooks needs a multiple of "
-                f"{num_codebooks} ids ({num_codebooks} rows of T codes), got {num_ids}"
-            )
-        return num_ids // num_codebooks
+    unit = "rows of T codes"
 
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         codebook = np.repeat(np.arange(num_codebooks, dtype=np.int64), num_frames)

@@ -44,6 +44,9 @@ from audiotok.codec import Codec
 from audiotok.demo_codec import build_demo_codec, synthetic_audio
 from audiotok.streaming import StreamingDecoder, StreamingEncoder
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_encode import cpu_model  # noqa: E402  (a sibling script, not a package)
+
 RATE = 24_000
 HOP = 320
 BLOCK_80MS = 1920
@@ -56,16 +59,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, nargs="+", default=[1.0, 5.0, 20.0, 60.0], help="clip lengths")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch thread counts to time")
     return parser.parse_args(argv)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def load_avg() -> str:
