@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -362,13 +362,9 @@ class Codec:
             waves = self._decode_chunked(items, max_batch_seconds)
         else:
             waves = [torch.zeros(self.channels, 0)] * len(items)
-            for num_codebooks in {item.codes.shape[0] for item in items}:
-                members = [i for i, item in enumerate(items) if item.codes.shape[0] == num_codebooks]
-                samples = [items[i].num_frames * self.hop_length for i in members]
-                for batch in self._length_batches(samples, max_batch_seconds, pad_ok=True):
-                    indices = [members[j] for j in batch]
-                    for index, wave in zip(indices, self._decode_padded([items[i].codes for i in indices])):
-                        waves[index] = wave
+            for indices in self._code_batches([item.codes for item in items], max_batch_seconds, pad_ok=True):
+                for index, wave in zip(indices, self._decode_padded([items[i].codes for i in indices])):
+                    waves[index] = wave
         return waves if lengths is None else [wave[:, :length] for wave, length in zip(waves, lengths)]
 
     def _decode_chunked(self, items: list[_Checked], max_batch_seconds: float) -> list[torch.Tensor]:
@@ -380,17 +376,13 @@ class Codec:
             for chunk in range(len(item.scales)):
                 pieces.append((index, item.codes[:, starts[chunk] : starts[chunk + 1]], item.scales[chunk]))
         decoded: list[torch.Tensor] = [torch.zeros(0)] * len(pieces)
-        for num_codebooks in {p[1].shape[0] for p in pieces}:
-            members = [i for i, p in enumerate(pieces) if p[1].shape[0] == num_codebooks]
-            samples = [pieces[i][1].shape[-1] * self.hop_length for i in members]
-            for batch in self._length_batches(samples, max_batch_seconds, pad_ok=False):
-                indices = [members[j] for j in batch]
-                codes = torch.stack([pieces[i][1] for i in indices]).to(self.device)
-                scales = torch.stack([pieces[i][2] for i in indices]).to(self.device, self.dtype)[:, None]
-                with torch.inference_mode():
-                    audio = self.model._decode_frame(codes, scales)  # [B, C, frames * hop]
-                for row, i in enumerate(indices):
-                    decoded[i] = audio[row].float().cpu()
+        for indices in self._code_batches([p[1] for p in pieces], max_batch_seconds, pad_ok=False):
+            codes = torch.stack([pieces[i][1] for i in indices]).to(self.device)
+            scales = torch.stack([pieces[i][2] for i in indices]).to(self.device, self.dtype)[:, None]
+            with torch.inference_mode():
+                audio = self.model._decode_frame(codes, scales)  # [B, C, frames * hop]
+            for row, i in enumerate(indices):
+                decoded[i] = audio[row].float().cpu()
         waves = []
         for index in range(len(items)):
             frames = [decoded[i] for i, (owner, _, _) in enumerate(pieces) if owner == index]
@@ -399,6 +391,14 @@ class Codec:
                 continue
             waves.append(EncodecModel._linear_overlap_add(frames, self.chunk_stride))
         return waves
+
+    def _code_batches(self, codes: list[torch.Tensor], max_batch_seconds: float, pad_ok: bool) -> Iterator[list[int]]:
+        """Indices of code arrays ``[K', T]`` grouped for decoding: one K' per batch, then by length."""
+        for num_codebooks in sorted({c.shape[0] for c in codes}):
+            members = [i for i, c in enumerate(codes) if c.shape[0] == num_codebooks]
+            samples = [codes[i].shape[-1] * self.hop_length for i in members]
+            for batch in self._length_batches(samples, max_batch_seconds, pad_ok=pad_ok):
+                yield [members[j] for j in batch]
 
     @torch.inference_mode()
     def _decode_padded(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
