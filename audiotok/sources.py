@@ -9,6 +9,7 @@ torchcodec, whose registry wheel is a CUDA build that fails to load on CPU machi
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from dataclasses import dataclass
@@ -42,10 +43,8 @@ def open_source(
         audio_column: the column holding the audio (hub and disk datasets).
     """
     path = Path(source)
-    if source.startswith("audiofolder:"):
-        folder = source.split(":", 1)[1]
-        dataset = datasets.load_dataset("audiofolder", data_dir=folder, split=split, drop_labels=True)
-        return _normalise(dataset, audio_column, key_prefix="")
+    if source.startswith("audiofolder:"):  # datasets' audiofolder builder needs torchcodec: read it ourselves
+        return _from_audiofolder(Path(source.split(":", 1)[1]))
     if path.suffix == ".jsonl" and path.is_file():
         return _from_manifest(path)
     if path.is_dir() and ((path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()):
@@ -56,7 +55,13 @@ def open_source(
         return _from_folder(path)
     if path.exists():
         raise AudiotokError(f"{source}: expected a folder, a .jsonl manifest or a dataset directory")
-    dataset = datasets.load_dataset(source, config_name, split=split)
+    try:
+        dataset = datasets.load_dataset(source, config_name, split=split)
+    except Exception as error:  # offline, unknown name, missing config, decoder missing: say so in one line
+        raise AudiotokError(
+            f"{source!r} is not a folder, manifest or dataset directory here, and datasets.load_dataset failed: "
+            f"{type(error).__name__}: {error}"
+        ) from error
     return _normalise(dataset, audio_column, key_prefix=f"{split}-")
 
 
@@ -67,6 +72,27 @@ def _from_folder(folder: Path) -> datasets.Dataset:
     keys = [str(p.relative_to(folder)) for p in files]
     audio = [{"bytes": None, "path": str(p)} for p in files]
     return datasets.Dataset.from_dict({"key": keys, "audio": audio})
+
+
+def _from_audiofolder(folder: Path) -> datasets.Dataset:
+    """An audiofolder: its audio files, plus the columns of ``metadata.jsonl``/``metadata.csv`` by ``file_name``."""
+    if not folder.is_dir():
+        raise AudiotokError(f"audiofolder:{folder}: no such folder")
+    files = _from_folder(folder)
+    metadata: dict[str, dict[str, Any]] = {}
+    if (folder / "metadata.jsonl").exists():
+        rows = [json.loads(line) for line in (folder / "metadata.jsonl").read_text().splitlines() if line.strip()]
+        metadata = {str(row.pop("file_name")): row for row in rows}
+    elif (folder / "metadata.csv").exists():
+        with open(folder / "metadata.csv", newline="") as handle:
+            metadata = {str(row.pop("file_name")): row for row in csv.DictReader(handle)}
+    if not metadata:
+        return files
+    names = sorted({name for row in metadata.values() for name in row})
+    columns = {name: [metadata.get(key, {}).get(name) for key in files["key"]] for name in names}
+    for name, values in columns.items():
+        files = files.add_column(name, values)
+    return files
 
 
 def _from_manifest(manifest: Path) -> datasets.Dataset:

@@ -17,8 +17,10 @@ import pytest
 import soundfile as sf
 
 from audiotok import AudioTokenizer
+from audiotok.errors import AudiotokError
 from audiotok.preprocess import main as preprocess_main
 from audiotok.shards import load_token_dataset, read_shards, shard_files
+from audiotok.sources import open_source
 
 from conftest import assert_same_codes_up_to_ties, clip_of
 
@@ -221,3 +223,18 @@ def test_two_torchrun_processes_share_the_work(codec_dir: Path, tmp_path: Path) 
     assert {p.name[:7] for p in shard_files(out)} == {"rank000", "rank001"}
     keys = read_shards(out)["key"]
     assert len(keys) == 7 and len(set(keys)) == 7
+
+
+def test_audiofolder_with_metadata_and_an_unreachable_hub_name(codec_dir: Path, tmp_path: Path) -> None:
+    write_corpus(tmp_path / "af", 3)
+    lines = [json.dumps({"file_name": f"clip00{i}.wav", "text": f"words {i}"}) for i in (1, 2)]
+    (tmp_path / "af" / "metadata.jsonl").write_text("\n".join(lines))
+    out = tmp_path / "out"
+    arguments = [f"audiofolder:{tmp_path / 'af'}", "--out", str(out), "--model", str(codec_dir), "--device", "cpu",
+                 "--num-workers", "0", "--keep-columns", "text"]  # fmt: skip
+    assert preprocess_main(arguments) == 0
+    rows = read_shards(out)
+    assert dict(zip(rows["key"], rows["text"])) == {"clip001.wav": "words 1", "clip002.wav": "words 2",
+                                                   "nested/clip000.wav": None}  # fmt: skip
+    with pytest.raises(AudiotokError, match="datasets.load_dataset failed"):
+        open_source("someone/a-dataset-that-needs-the-hub")
