@@ -14,10 +14,6 @@ MODEL_CONFIG_KEY = "audiotok_vocab"  # attribute extend_model records in model.c
 Init = Literal["mean", "normal"]
 
 
-# ----------------------------------------------------------------------------------------------------
-# model
-
-
 def extend_model(
     model: Any,
     config: TokenizerConfig,

@@ -17,10 +17,6 @@ Order = Literal["text_first", "audio_first"]
 TrainOn = Literal["second", "all"]
 
 
-# ----------------------------------------------------------------------------------------------------
-# mixed text + audio sequences
-
-
 def build_example(
     text_ids: Any,
     audio_ids: Any,

@@ -27,6 +27,12 @@ from conftest import assert_same_codes_up_to_ties, clip_of
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "preprocess_dataset.py"
 
 
+def job_arguments(source: Path | str, out: Path, codec_dir: Path, *extra: str, workers: int = 0) -> list[str]:
+    """The job's arguments for a small CPU run on the fixture codec, plus ``extra`` options."""
+    return [str(source), "--out", str(out), "--model", str(codec_dir), "--device", "cpu",
+            "--num-workers", str(workers), *extra]  # fmt: skip
+
+
 def write_corpus(folder: Path, clips: int, seconds: float = 0.6) -> None:
     (folder / "nested").mkdir(parents=True, exist_ok=True)
     for i in range(clips):
@@ -49,22 +55,7 @@ def corpus(tmp_path: Path) -> Path:
 
 def test_folder_to_shards_with_bad_rows(corpus: Path, codec_dir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    args = [
-        str(corpus),
-        "--out",
-        str(out),
-        "--model",
-        str(codec_dir),
-        "--device",
-        "cpu",
-        "--shard-size",
-        "4",
-        "--max-duration",
-        "2.5",
-        "--write-ids",
-        "--num-workers",
-        "1",
-    ]
+    args = job_arguments(corpus, out, codec_dir, "--shard-size", "4", "--max-duration", "2.5", "--write-ids", workers=1)
     assert preprocess_main(args) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["rows"], manifest["encoded"], manifest["failed"]) == (13, 9, 4)
@@ -88,21 +79,7 @@ def test_folder_to_shards_with_bad_rows(corpus: Path, codec_dir: Path, tmp_path:
 
 def test_ids_are_chosen_at_load_time(corpus: Path, codec_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    preprocess_main(
-        [
-            str(corpus),
-            "--out",
-            str(out),
-            "--model",
-            str(codec_dir),
-            "--device",
-            "cpu",
-            "--num-workers",
-            "0",
-            "--bandwidth",
-            "12",
-        ]
-    )
+    preprocess_main(job_arguments(corpus, out, codec_dir, "--bandwidth", "12"))
     default = load_token_dataset(out)
     tokenizer = AudioTokenizer.from_pretrained(
         codec_dir, device="cpu", layout="delayed", vocab_offset=500, bandwidth=3.0
@@ -128,24 +105,7 @@ def test_datasets_directory_with_text_and_asr_examples(codec_dir: Path, tmp_path
     dataset = datasets.Dataset.from_dict(rows).cast_column("audio", datasets.Audio(decode=False))
     dataset.save_to_disk(str(tmp_path / "ds"))
     out = tmp_path / "out"
-    assert (
-        preprocess_main(
-            [
-                str(tmp_path / "ds"),
-                "--out",
-                str(out),
-                "--model",
-                str(codec_dir),
-                "--device",
-                "cpu",
-                "--num-workers",
-                "0",
-                "--keep-columns",
-                "text",
-            ]
-        )
-        == 0
-    )
+    assert preprocess_main(job_arguments(tmp_path / "ds", out, codec_dir, "--keep-columns", "text")) == 0
     words = {"[UNK]": 0, "hello": 1, "world": 2, "a": 3, "b": 4, "x": 5, "y": 6, "z": 7}
     backend = Tokenizer(models.WordLevel(words, unk_token="[UNK]"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -164,35 +124,15 @@ def test_jsonl_manifest(codec_dir: Path, tmp_path: Path) -> None:
     lines = [json.dumps({"path": f"audio/clip00{i}.wav", "key": f"utt{i}", "speaker": f"s{i}"}) for i in (1, 2)]
     (tmp_path / "manifest.jsonl").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    preprocess_main(
-        [
-            str(tmp_path / "manifest.jsonl"),
-            "--out",
-            str(out),
-            "--model",
-            str(codec_dir),
-            "--device",
-            "cpu",
-            "--num-workers",
-            "0",
-            "--keep-columns",
-            "speaker",
-        ]
-    )
+    preprocess_main(job_arguments(tmp_path / "manifest.jsonl", out, codec_dir, "--keep-columns", "speaker"))
     rows = read_shards(out)
     assert sorted(zip(rows["key"], rows["speaker"])) == [("utt1", "s1"), ("utt2", "s2")]
-
-
-def job_arguments(corpus: Path, out: Path, codec_dir: Path, workers: int) -> list[str]:
-    """The job's arguments for a small CPU run in 2-clip shards."""
-    return [str(corpus), "--out", str(out), "--model", str(codec_dir), "--device", "cpu", "--shard-size", "2",
-            "--num-workers", str(workers)]  # fmt: skip
 
 
 def test_killed_run_resumes_with_every_clip_exactly_once(codec_dir: Path, tmp_path: Path) -> None:
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     write_corpus(corpus, 40, seconds=1.0)
-    arguments = job_arguments(corpus, out, codec_dir, workers=1)
+    arguments = job_arguments(corpus, out, codec_dir, "--shard-size", "2", workers=1)
     command = [sys.executable, str(SCRIPT), *arguments]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
@@ -215,7 +155,7 @@ def test_two_torchrun_processes_share_the_work(codec_dir: Path, tmp_path: Path) 
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     write_corpus(corpus, 7)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29577"]
-    command = [*torchrun, str(SCRIPT), *job_arguments(corpus, out, codec_dir, workers=0)]
+    command = [*torchrun, str(SCRIPT), *job_arguments(corpus, out, codec_dir, "--shard-size", "2")]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
@@ -230,8 +170,7 @@ def test_audiofolder_with_metadata_and_an_unreachable_hub_name(codec_dir: Path, 
     lines = [json.dumps({"file_name": f"clip00{i}.wav", "text": f"words {i}"}) for i in (1, 2)]
     (tmp_path / "af" / "metadata.jsonl").write_text("\n".join(lines))
     out = tmp_path / "out"
-    arguments = [f"audiofolder:{tmp_path / 'af'}", "--out", str(out), "--model", str(codec_dir), "--device", "cpu",
-                 "--num-workers", "0", "--keep-columns", "text"]  # fmt: skip
+    arguments = job_arguments(f"audiofolder:{tmp_path / 'af'}", out, codec_dir, "--keep-columns", "text")
     assert preprocess_main(arguments) == 0
     rows = read_shards(out)
     assert dict(zip(rows["key"], rows["text"])) == {"clip001.wav": "words 1", "clip002.wav": "words 2",
