@@ -8,7 +8,7 @@ from typing import Any
 
 from .audio import AudioSource
 from .config import DEFAULT_CODEC
-from .detokenize import Errors
+from .ids.detokenize import Errors
 from .tokenizer import AudioTokenizer, IdsLike, ReturnTensors
 
 MODEL_ENV = "AUDIOTOK_MODEL"

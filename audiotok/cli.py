@@ -18,8 +18,8 @@ from .cli_vocab import add_vocab_command
 from .config import CONFIG_NAME, DEFAULT_CODEC
 from .demo_codec import DEMO_MODEL_NAME, DEMO_NOTE
 from .errors import AudiotokError
+from .ids.layouts import LAYOUTS
 from .inspect import add_inspect_command
-from .layouts import LAYOUTS
 from .preprocess import add_arguments as add_preprocess_arguments
 from .preprocess import run_from_args as run_preprocess
 from .tokenizer import AudioTokenizer

@@ -19,7 +19,7 @@ from typing import Any
 from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
 from .demo_codec import DEMO_MODEL_NAME, small_encodec_config
 from .errors import ConfigError
-from .layouts import LAYOUTS
+from .ids.layouts import LAYOUTS
 from .llm_vocab import BASE_VOCABS, extend_tokenizer
 
 

@@ -23,7 +23,6 @@ import functools
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,32 +32,11 @@ from transformers.models.encodec.modeling_encodec import EncodecConv1d
 
 from .demo_codec import DEMO_MODEL_NAME, DEMO_NOTE, demo_codec_dir
 from .errors import AudioInputError, AudiotokError
+from .ids.codes import AudioCodes
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH_SECONDS = 64.0
-
-
-@dataclass
-class AudioCodes:
-    """One clip's codec output.
-
-    The codec returns torch tensors; ``AudioTokenizer.ids_to_codes`` returns numpy arrays.
-
-    Attributes:
-        codes: ``[K, T]`` int64 RVQ codes (for chunked models the chunks' frames, concatenated).
-        scales: ``[num_chunks]`` float32 per-chunk RMS scales (chunked models only, else None).
-        chunk_frames: ``[num_chunks]`` frames of each chunk, summing to T (chunked models only). A
-            chunk is usually ``frames_per_chunk`` frames, but a clip's last two can be shorter.
-    """
-
-    codes: torch.Tensor | np.ndarray
-    scales: torch.Tensor | np.ndarray | None = None
-    chunk_frames: torch.Tensor | np.ndarray | None = None
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.codes.shape[-1])
 
 
 CodeInput = AudioCodes | np.ndarray | torch.Tensor

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .layouts import LAYOUTS
-from .scales import ScaleQuantizer
-from .vocab import SPECIAL_TOKEN_NAMES, AudioVocab
+from .ids.codes import IdFormat
+from .ids.layouts import LAYOUTS, get_layout
+from .ids.scales import ScaleQuantizer
+from .ids.vocab import SPECIAL_TOKEN_NAMES, AudioVocab
 
 CONFIG_NAME = "audiotok_config.json"
 FORMAT_VERSION = 1
@@ -124,6 +125,12 @@ class TokenizerConfig:
     def vocab(self) -> AudioVocab:
         """The id arithmetic of this config."""
         return AudioVocab(self.num_codebooks, self.codebook_size, self.vocab_offset, self.num_scale_tokens)
+
+    @property
+    def id_format(self) -> IdFormat:
+        """Codes <-> ids in this config's vocabulary and layout (scale tokens included)."""
+        quantizer = self.scale_quantizer if self.is_chunked else None
+        return IdFormat(self.vocab, get_layout(self.layout), self.frames_per_chunk, quantizer)
 
     @property
     def is_chunked(self) -> bool:

@@ -23,10 +23,10 @@ from typing import Any, Literal
 import numpy as np
 
 from .config import CONFIG_NAME, TokenizerConfig
-from .detokenize import Errors, _as_ids, split_segments
 from .errors import AudiotokError, TokenizationError
-from .layouts import LAYOUTS, get_layout
-from .tokenizer import span_codes
+from .ids.arrays import as_ids as _as_ids
+from .ids.detokenize import Errors, split_segments
+from .ids.layouts import LAYOUTS, get_layout
 
 TEXT_PREVIEW = 8  # ids of a text segment shown in the report
 
@@ -203,7 +203,7 @@ def inspect_ids(ids: Any, tokenizer_config: TokenizerConfig, notes: tuple[str, .
 
 def _span_codes(span_ids: np.ndarray, start: int, config: TokenizerConfig, errors: Errors) -> Any:
     """One span's codes, parsed as ``AudioTokenizer.ids_to_codes`` parses it (positions in the whole input)."""
-    codes = span_codes(span_ids, start, config, errors)
+    codes = config.id_format.span_codes(span_ids, start, errors)
     return codes.codes if not config.is_chunked else codes
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from .config import TokenizerConfig
-from .detokenize import Errors, Segment, split_segments
 from .errors import ConfigError
+from .ids.detokenize import Errors, Segment, split_segments
 
 IGNORE_INDEX = -100  # the label value Hugging Face / PyTorch cross-entropy skips
 Order = Literal["text_first", "audio_first"]

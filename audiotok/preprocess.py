@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from .config import CONFIG_NAME, DEFAULT_CODEC
 from .errors import AudiotokError
-from .layouts import LAYOUTS
+from .ids.layouts import LAYOUTS
 from .shards import write_shard
 from .sources import DecodedRow, decode_row, open_source
 from .tokenizer import AudioTokenizer

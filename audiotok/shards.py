@@ -21,8 +21,7 @@ import pyarrow.parquet as pq
 
 from .config import CONFIG_NAME, TokenizerConfig
 from .errors import ConfigError
-from .layouts import get_layout
-from .scales import insert_scale_tokens
+from .ids.codes import AudioCodes
 
 SHARD_GLOB = "rank*-shard*.parquet"
 
@@ -136,17 +135,10 @@ def load_token_dataset(
 
 def _span_builder(config: TokenizerConfig, add_special_tokens: bool) -> Callable[[Any, Any, Any], np.ndarray]:
     """codes (+ scales, chunk frames) as stored -> one clip's audio ids (int32)."""
-    vocab, layout, quantizer = config.vocab, get_layout(config.layout), config.scale_quantizer
+    id_format = config.id_format
 
     def to_ids(codes: Sequence[Sequence[int]], scales: Any, chunk_frames: Any) -> np.ndarray:
-        array = np.asarray(codes, dtype=np.int64)[: config.num_codebooks]
-        ids = np.asarray(layout.to_ids(array, vocab))
-        if config.is_chunked:
-            ids = insert_scale_tokens(
-                ids, layout, vocab, quantizer.to_index(np.asarray(scales)), np.asarray(chunk_frames)
-            )
-        if add_special_tokens:
-            ids = np.concatenate([[vocab.start_id], ids, [vocab.end_id]])
-        return ids.astype(np.int32)
+        stored = AudioCodes(np.asarray(codes, dtype=np.int64)[: config.num_codebooks], scales, chunk_frames)
+        return id_format.codes_to_ids(stored, add_special_tokens).astype(np.int32)
 
     return to_ids

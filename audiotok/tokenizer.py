@@ -13,10 +13,8 @@ import torch
 from .audio import AudioSource, load_audio
 from .codec import AudioCodes, Codec, CodeInput
 from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
-from .detokenize import Errors, span_to_codes, split_segments
-from .errors import AudiotokError, TokenizationError
-from .layouts import get_layout
-from .scales import chunk_frames_from_scales, insert_scale_tokens, lenient_scales, split_scale_tokens
+from .ids.detokenize import Errors
+from .ids.layouts import get_layout
 
 ReturnTensors = Literal["np", "pt"]
 IdsLike = np.ndarray | torch.Tensor | Sequence[int]
@@ -28,34 +26,6 @@ def _as_return(array: np.ndarray | torch.Tensor, return_tensors: ReturnTensors) 
     if return_tensors == "pt":
         return array if isinstance(array, torch.Tensor) else torch.from_numpy(array)
     raise ValueError(f"return_tensors must be 'np' or 'pt', got {return_tensors!r}")
-
-
-def span_codes(span: np.ndarray, start: int, config: TokenizerConfig, errors: Errors = "strict") -> AudioCodes:
-    """One audio span's ids -> its codes (numpy), needing only the config (no codec).
-
-    Chunked codecs' scale tokens are separated first and checked for place; errors report positions
-    in the whole input (``start`` is the span's first position).
-    """
-    vocab, layout = config.vocab, get_layout(config.layout)
-    if not config.is_chunked:
-        return AudioCodes(span_to_codes(span, vocab, layout, errors=errors, position=start))
-    split = split_scale_tokens(span, vocab)
-    try:
-        codes = span_to_codes(split.code_ids, vocab, layout, errors=errors)
-    except TokenizationError as error:  # report the position in the input, scale tokens included
-        where = error.position if error.position is not None else len(split.kept)
-        raise TokenizationError(
-            error.detail, start + (int(split.kept[where]) if where < len(split.kept) else len(span))
-        ) from None
-    strict = errors == "strict"
-    chunk_frames = chunk_frames_from_scales(
-        split, layout, vocab, codes.shape[-1], config.frames_per_chunk, strict, start
-    )
-    if strict:
-        scales = config.scale_quantizer.to_scale(split.scale_index)
-    else:
-        scales = lenient_scales(split.scale_index, len(chunk_frames), config.scale_quantizer)
-    return AudioCodes(codes, scales, chunk_frames)
 
 
 class AudioTokenizer:
@@ -72,6 +42,7 @@ class AudioTokenizer:
         self.codec = codec
         self.vocab = config.vocab
         self.layout = get_layout(config.layout)
+        self.id_format = config.id_format
 
     # -- loading and saving -----------------------------------------------------------------------------
     @classmethod
@@ -116,33 +87,16 @@ class AudioTokenizer:
 
     # -- ids <-> codes (no codec work) ------------------------------------------------------------------
     def codes_to_ids(self, codes: CodeInput, add_special_tokens: bool = True) -> np.ndarray:
-        """Codes ``[K, T]`` (with chunk scales for chunked codecs) -> ids ``[L]`` in the config's layout.
-
-        Chunked codecs put each chunk's scale token before the chunk (``audiotok/scales.py``); with
-        ``add_special_tokens`` the ids are framed by <|audio_start|> and <|audio_end|>.
-        """
-        item = codes if isinstance(codes, AudioCodes) else AudioCodes(torch.as_tensor(np.asarray(codes)))
-        ids = np.asarray(self.layout.to_ids(np.asarray(item.codes, dtype=np.int64), self.vocab))
-        if self.config.is_chunked:
-            if item.scales is None:
-                raise AudiotokError("a chunked codec's codes need their chunk scales: pass the AudioCodes it returned")
-            chunk_frames = item.chunk_frames
-            if chunk_frames is None:
-                full, rest = divmod(item.num_frames, self.config.frames_per_chunk)
-                chunk_frames = np.array([self.config.frames_per_chunk] * full + ([rest] if rest else []))
-            scale_index = self.config.scale_quantizer.to_index(np.asarray(item.scales))
-            ids = insert_scale_tokens(ids, self.layout, self.vocab, scale_index, np.asarray(chunk_frames))
-        if add_special_tokens:
-            ids = np.concatenate([[self.vocab.start_id], ids, [self.vocab.end_id]])
-        return ids.astype(np.int64)
+        """Codes ``[K, T]`` (an ``AudioCodes`` with chunk scales for chunked codecs) -> ids ``[L]`` in the config's
+        layout, framed by <|audio_start|> and <|audio_end|> with ``add_special_tokens``."""
+        return self.id_format.codes_to_ids(codes, add_special_tokens)
 
     def ids_to_codes(self, ids: IdsLike, errors: Errors = "strict") -> list[AudioCodes]:
         """Every audio span of ``ids`` (bare, or framed among text ids) -> its codes ``[K', T]`` (numpy), in order.
 
         For chunked codecs each ``AudioCodes`` also holds the chunk scales and chunk lengths.
         """
-        spans = split_segments(ids, self.vocab, errors=errors)
-        return [span_codes(seg.ids, seg.start, self.config, errors) for seg in spans if seg.kind == "audio"]
+        return self.id_format.ids_to_codes(ids, errors)
 
     # -- encode -------------------------------------------------------------------------------------------
     def encode(

@@ -66,9 +66,8 @@ from transformers.utils import logging as transformers_logging
 
 from audiotok import AudioTokenizer, CodecLoadError, TokenizationError, plot
 from audiotok.demo_codec import DEMO_MODEL_NAME, DEMO_NOTE, synthetic_audio
-from audiotok.detokenize import ids_to_codes
 from audiotok.inspect import format_report, inspect_ids
-from audiotok.layouts import LAYOUTS
+from audiotok.ids.layouts import LAYOUTS
 
 transformers_logging.disable_progress_bar()
 try:
@@ -134,7 +133,7 @@ for name in LAYOUTS:
     t = AudioTokenizer(tok.config.replace(layout=name), tok.codec)
     ids = t.encode(clip_path)
     ids_by_layout[name] = ids
-    codes_by_layout[name] = ids_to_codes(ids, t.vocab, t.layout)[0]
+    codes_by_layout[name] = t.ids_to_codes(ids)[0].codes
     first = " ".join(map(str, ids[:10].tolist()))
     print(f"{name:<16}{len(ids):>7}{len(ids) / seconds:>9.1f}{t.config.tokens_per_second:>9g}  {first} ...")
 

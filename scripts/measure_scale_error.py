@@ -17,7 +17,7 @@ from transformers.utils import logging as transformers_logging
 
 from audiotok.codec import AudioCodes, Codec
 from audiotok.demo_codec import build_demo_codec, encodec_48khz_config, synthetic_audio
-from audiotok.scales import ScaleQuantizer
+from audiotok.ids.scales import ScaleQuantizer
 
 
 def main() -> None:

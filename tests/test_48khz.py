@@ -11,7 +11,7 @@ from transformers import EncodecModel
 
 from audiotok import AudioTokenizer, TokenizationError
 from audiotok.codec import AudioCodes, Codec
-from audiotok.scales import ScaleQuantizer
+from audiotok.ids.scales import ScaleQuantizer
 
 from conftest import stereo_clip_of
 

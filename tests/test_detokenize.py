@@ -8,10 +8,16 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from audiotok.detokenize import Segment, ids_to_codes, span_to_codes, split_segments
 from audiotok.errors import TokenizationError
-from audiotok.layouts import Layout, get_layout
-from audiotok.vocab import AudioVocab
+from audiotok.ids.codes import IdFormat
+from audiotok.ids.detokenize import Segment, span_to_codes, split_segments
+from audiotok.ids.layouts import Layout, get_layout
+from audiotok.ids.vocab import AudioVocab
+
+
+def ids_to_codes(ids, vocab, layout, errors="strict"):
+    """Every span's code array, through the ids layer's one decoding path (``IdFormat``)."""
+    return [item.codes for item in IdFormat(vocab, layout).ids_to_codes(ids, errors)]
 
 NAMES = ["interleaved", "flattened", "delayed", "first_codebook"]
 OFFSET = 1000  # ids below are text

@@ -12,13 +12,18 @@ import pytest
 import soundfile as sf
 
 from audiotok.config import CONFIG_NAME, TokenizerConfig
-from audiotok.detokenize import ids_to_codes
 from audiotok.errors import AudiotokError, TokenizationError
+from audiotok.ids.codes import IdFormat
+from audiotok.ids.layouts import LAYOUTS, get_layout
+from audiotok.ids.scales import insert_scale_tokens
 from audiotok.inspect import AudioSpan, TextSegment, add_inspect_command, format_report, inspect_ids
-from audiotok.layouts import LAYOUTS, get_layout
-from audiotok.scales import insert_scale_tokens
 
 from conftest import SAMPLING_RATE, clip_of
+
+
+def ids_to_codes(ids, vocab, layout, errors="strict"):
+    """Every span's code array, through the ids layer's one decoding path (``IdFormat``)."""
+    return [item.codes for item in IdFormat(vocab, layout).ids_to_codes(ids, errors)]
 
 ROOT = Path(__file__).resolve().parents[1]
 # 1.5 kbps: K = 2 codebooks after a 100-id text vocabulary. Codebook 0 = ids 100..1123, codebook 1 =

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiotok.errors import TokenizationError
-from audiotok.layouts import LAYOUTS, Layout, get_layout
-from audiotok.vocab import AudioVocab
+from audiotok.ids.layouts import LAYOUTS, Layout, get_layout
+from audiotok.ids.vocab import AudioVocab
 
 NAMES = ["interleaved", "flattened", "delayed", "first_codebook"]
 

@@ -31,7 +31,7 @@ from audiotok.cli_vocab import add_vocab_command
 from audiotok.codec import Codec
 from audiotok.config import CONFIG_NAME, TokenizerConfig
 from audiotok.errors import ConfigError, TokenizationError
-from audiotok.layouts import get_layout
+from audiotok.ids.layouts import get_layout
 from audiotok.llm_model import extend_model
 from audiotok.llm_vocab import BASE_VOCABS, extend_tokenizer, llm_configs
 from audiotok.mixed import IGNORE_INDEX, build_example, decode_mixed_output, split_mixed_output

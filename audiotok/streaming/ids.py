@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..codec import AudioCodes
+from ..ids.codes import AudioCodes
+from ..ids.layouts import LAYOUTS
+from ..ids.scales import scale_positions
 from ..errors import TokenizationError
 from .causal import StreamingDecoder
 from .chunked import streaming_encoder
@@ -18,13 +20,7 @@ if TYPE_CHECKING:
     from ..tokenizer import AudioTokenizer
 
 
-# -- ids ----------------------------------------------------------------------------------------------------
-def _lookback(layout: str, num_codebooks: int) -> int:
-    """Frames of codes before the new ones that a layout's next ids still read (see ``STREAMABLE_LAYOUTS``)."""
-    return num_codebooks - 1 if layout == "delayed" else 0
-
-
-STREAMABLE_LAYOUTS = ("interleaved", "delayed", "first_codebook")
+STREAMABLE_LAYOUTS = tuple(name for name, layout in LAYOUTS.items() if layout.streamable)
 """Layouts whose ids of the first t frames are a prefix of those of any longer clip.
 
 ``interleaved`` and ``first_codebook`` write frame by frame. ``delayed`` writes step s (codebook k of
@@ -35,7 +31,7 @@ none of codebook 1 can be written before the clip ends.
 
 
 def _check_layout(tokenizer: AudioTokenizer) -> None:
-    if tokenizer.config.layout not in STREAMABLE_LAYOUTS:
+    if not tokenizer.layout.streamable:
         raise ValueError(
             f"the {tokenizer.config.layout!r} layout cannot stream: it writes all frames of codebook 0 before any "
             f"of codebook 1, so most ids are known only when the clip ends; use one of {list(STREAMABLE_LAYOUTS)}"
@@ -51,7 +47,7 @@ class _IdWriter:
         self.vocab = tokenizer.vocab
         self.config = tokenizer.config
         self.num_codebooks = tokenizer.config.num_codebooks
-        self.lookback = _lookback(tokenizer.config.layout, self.num_codebooks)
+        self.lookback = self.layout.lookback(self.num_codebooks)
         self.ids_per_step = self.layout.num_ids(self.num_codebooks, 1) - self.layout.num_ids(self.num_codebooks, 0)
         self.context = np.zeros((self.num_codebooks, 0), dtype=np.int64)
         self.num_frames = 0
@@ -64,9 +60,7 @@ class _IdWriter:
         ids = np.asarray(self.layout.to_ids(window, self.vocab))[skip * self.ids_per_step : width * self.ids_per_step]
         if codes.scales is not None and codes.chunk_frames is not None and len(codes.scales):
             starts = skip + np.concatenate([[0], np.cumsum(np.asarray(codes.chunk_frames))[:-1]])
-            codebook, frame = self.layout.index_table(self.num_codebooks, width)
-            first = np.flatnonzero(codebook == 0)
-            at = first[np.searchsorted(frame[first], starts)] - skip * self.ids_per_step
+            at = scale_positions(self.layout, self.num_codebooks, width, starts) - skip * self.ids_per_step
             index = self.config.scale_quantizer.to_index(np.asarray(codes.scales))
             ids = np.insert(ids, at, self.vocab.scale_base + index)
         self.context = window[:, width - min(self.lookback, width) :]
@@ -126,7 +120,7 @@ class _IdReader:
         self.layout = tokenizer.layout
         self.vocab = tokenizer.vocab
         self.num_codebooks = tokenizer.config.num_codebooks
-        self.lookback = _lookback(tokenizer.config.layout, self.num_codebooks)
+        self.lookback = self.layout.lookback(self.num_codebooks)
         self.ids_per_step = self.layout.num_ids(self.num_codebooks, 1) - self.layout.num_ids(self.num_codebooks, 0)
         self.buffer = np.zeros(0, dtype=np.int64)  # ids from step self.num_frames on
         self.position = 0  # stream position of self.buffer[0]

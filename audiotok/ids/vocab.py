@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-import torch
 
-IntArray = TypeVar("IntArray", np.ndarray, torch.Tensor)
+from .arrays import is_tensor
+
+IntArray = TypeVar("IntArray")  # a numpy array or a torch tensor of integers
 
 SPECIAL_TOKEN_NAMES: tuple[str, ...] = ("audio_start", "audio_end", "audio_pad")
 NOT_A_CODE = -1  # codebook index returned for ids that are not codes
@@ -99,7 +100,9 @@ class AudioVocab:
         num_codebooks = codes.shape[-2]
         if num_codebooks > self.num_codebooks:
             raise ValueError(f"got {num_codebooks} codebooks, the vocabulary has {self.num_codebooks}")
-        if isinstance(codes, torch.Tensor):
+        if is_tensor(codes):
+            import torch
+
             base = torch.arange(num_codebooks, device=codes.device, dtype=torch.int64)
         else:
             base = np.arange(num_codebooks, dtype=np.int64)
@@ -109,7 +112,9 @@ class AudioVocab:
         """Codebook index of each id, NOT_A_CODE (-1) for ids that are not codes (text, specials, scales)."""
         is_code = (ids >= self.offset) & (ids < self.code_end)
         codebook = (ids - self.offset) // self.codebook_size
-        if isinstance(ids, torch.Tensor):
+        if is_tensor(ids):
+            import torch
+
             return torch.where(is_code, codebook, torch.full_like(codebook, NOT_A_CODE))
         return np.where(is_code, codebook, NOT_A_CODE)
 

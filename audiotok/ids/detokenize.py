@@ -79,20 +79,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
-from audiotok.errors import TokenizationError
-from audiotok.layouts import (
-    DelayedLayout,
-    FirstCodebookLayout,
-    FlattenedLayout,
-    InterleavedLayout,
-    Layout,
-)
-from audiotok.vocab import AudioVocab
+from ..errors import TokenizationError
+from .arrays import as_ids
+from .layouts import Layout
+from .vocab import AudioVocab
 
 Errors = Literal["strict", "lenient"]
-_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 @dataclass(frozen=True)
@@ -128,7 +121,7 @@ def split_segments(ids: Any, vocab: AudioVocab, errors: Errors = "strict") -> li
             or a span never closed, at the position of the offending marker.
     """
     _check_errors(errors)
-    ids = _as_ids(ids)
+    ids = as_ids(ids)
     marker = np.flatnonzero((ids == vocab.start_id) | (ids == vocab.end_id))
     if marker.size == 0:
         return [Segment("audio", ids, 0)]
@@ -200,41 +193,18 @@ def span_to_codes(
 
     Raises:
         TokenizationError: (strict) the span is malformed; (either mode) ``span_ids`` are not integers.
-        ValueError: (lenient) ``layout`` is not one of the four built-in layouts, so has no repair rule.
+        ValueError: (lenient) ``layout`` defines no repair rule.
     """
     _check_errors(errors)
-    ids = _as_ids(span_ids)
+    ids = as_ids(span_ids)
     if ids.size == 0:
         return np.zeros((layout.codebooks_used(vocab.num_codebooks), 0), dtype=np.int64)
     try:
         return np.asarray(layout.from_ids(ids, vocab))
     except TokenizationError as error:
         if errors == "lenient":
-            return _repair(ids, vocab, layout)
+            return layout.repair(ids, vocab)
         raise _locate(error, ids, vocab, layout, position) from None
-
-
-def ids_to_codes(ids: Any, vocab: AudioVocab, layout: Layout, errors: Errors = "strict") -> list[np.ndarray]:
-    """Decodes every audio span of a model's output.
-
-    Args:
-        ids: ``[N]`` integer ids: text and audio spans, or one bare span without markers.
-        vocab: the audio id range.
-        layout: the layout the spans were written in.
-        errors: ``"strict"`` or ``"lenient"`` (see the module docstring).
-
-    Returns:
-        One codes array ``[codebooks_used(K), T]`` per audio span, in order.
-
-    Raises:
-        TokenizationError: (strict) malformed markers or spans, naming the position in ``ids``.
-    """
-    segments = split_segments(ids, vocab, errors)
-    return [
-        span_to_codes(segment.ids, vocab, layout, errors, position=segment.start)
-        for segment in segments
-        if segment.kind == "audio"
-    ]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -244,34 +214,6 @@ def ids_to_codes(ids: Any, vocab: AudioVocab, layout: Layout, errors: Errors = "
 def _check_errors(errors: str) -> None:
     if errors not in ("strict", "lenient"):
         raise ValueError(f"errors must be one of ['strict', 'lenient'], got {errors!r}")
-
-
-def _as_ids(ids: Any) -> np.ndarray:
-    """Any 1-D integer sequence -> int64 ``[N]``; ids past the int64 range are clipped to it."""
-    if isinstance(ids, torch.Tensor):
-        if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
-            raise TokenizationError(f"ids must be integers, got a tensor of dtype {ids.dtype}")
-        ids = ids.detach().cpu().numpy()
-    try:
-        array = np.asarray(ids)
-    except (TypeError, ValueError, OverflowError) as error:
-        raise TokenizationError(f"ids must be a 1-D sequence of integers ({error})") from None
-    if array.ndim != 1:
-        raise TokenizationError(f"ids must be a 1-D sequence, got shape {array.shape}")
-    if array.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if array.dtype.kind in "fO" and not isinstance(ids, np.ndarray):  # e.g. a list with ints past int64
-        array = np.empty(len(array), dtype=object)
-        array[:] = list(ids)
-    if array.dtype == object:
-        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in array):
-            raise TokenizationError("ids must be integers, got a sequence holding other objects")
-        return np.array([min(max(int(x), _INT64_MIN), _INT64_MAX) for x in array], dtype=np.int64)
-    if array.dtype.kind == "u" and array.dtype.itemsize == 8:
-        array = np.minimum(array, _INT64_MAX)
-    elif array.dtype.kind not in "iu":
-        raise TokenizationError(f"ids must be integers, got dtype {array.dtype}")
-    return array.astype(np.int64, copy=False)
 
 
 def _name(vocab: AudioVocab, token_id: int) -> str:
@@ -291,153 +233,23 @@ def _locate(
     # An impossible length: point at the first id that cannot be right whatever the length.
     codebook = vocab.codebook_of(ids)
     allowed = codebook >= 0
-    if isinstance(layout, DelayedLayout):
+    if layout.has_pads:
         allowed |= ids == vocab.pad_id
     if not allowed.all():
         bad = int(np.argmin(allowed))
-        pad = " or <|audio_pad|>" if isinstance(layout, DelayedLayout) else ""
+        pad = " or <|audio_pad|>" if layout.has_pads else ""
         return TokenizationError(
             f"expected an audio code (ids {vocab.offset}..{vocab.code_end - 1}){pad} inside an audio "
             f"span, found {vocab.describe(int(ids[bad]))}",
             position=position + bad,
         )
-    if isinstance(layout, InterleavedLayout):  # position p expects codebook p % K whatever the length
-        expected = np.arange(ids.size) % vocab.num_codebooks
-        if (codebook != expected).any():
-            bad = int(np.argmax(codebook != expected))
-            return TokenizationError(
-                f"expected {vocab.expected(int(expected[bad]))}, found {vocab.describe(int(ids[bad]))}",
-                position=position + bad,
-            )
+    expected = layout.codebook_at(ids.size, vocab.num_codebooks)
+    if expected is not None and (codebook != expected).any():  # each position's codebook is fixed
+        bad = int(np.argmax(codebook != expected))
+        return TokenizationError(
+            f"expected {vocab.expected(int(expected[bad]))}, found {vocab.describe(int(ids[bad]))}",
+            position=position + bad,
+        )
     return TokenizationError(
         f"the audio span at positions {position}..{position + ids.size - 1} has an impossible length: {message}"
     )
-
-
-# ----------------------------------------------------------------------------------------------------
-# lenient repair
-
-
-def _repair(ids: np.ndarray, vocab: AudioVocab, layout: Layout) -> np.ndarray:
-    """Rules 1-3 of the module docstring: ``[L]`` ids -> ``[codebooks_used, T]`` codes."""
-    codebook = vocab.codebook_of(ids)
-    code = vocab.code_of(ids)
-    num_codebooks = vocab.num_codebooks
-    if isinstance(layout, FirstCodebookLayout):
-        return code[codebook == 0][None, :].astype(np.int64)
-    if isinstance(layout, FlattenedLayout):
-        rows = [code[codebook == k] for k in range(num_codebooks)]
-        length = min(row.size for row in rows)
-        return np.stack([row[:length] for row in rows]).astype(np.int64)
-    if isinstance(layout, (InterleavedLayout, DelayedLayout)):
-        delayed = isinstance(layout, DelayedLayout)
-        is_pad = ids == vocab.pad_id if delayed else np.zeros(ids.size, dtype=bool)
-        keep = (codebook >= 0) | is_pad  # rule 1
-        origin = np.flatnonzero(keep)
-        tokens = _resync(codebook[keep], code[keep], is_pad[keep], origin, num_codebooks)
-        grid = _group(*tokens, ids.size, num_codebooks)  # [groups, K], -1 where no code
-        if delayed:
-            frames = max(grid.shape[0] - (num_codebooks - 1), 0)
-            k = np.arange(num_codebooks)
-            codes = grid[np.arange(frames)[None, :] + k[:, None], k[:, None]]
-        else:
-            codes = grid.T
-        return _fill_gaps(codes)
-    raise ValueError(
-        f"lenient decoding has no repair rule for layout {layout.name!r} ({type(layout).__name__}); "
-        "use errors='strict' or one of the built-in layouts"
-    )
-
-
-def _resync(
-    codebook: np.ndarray, code: np.ndarray, is_pad: np.ndarray, origin: np.ndarray, num_codebooks: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rule 2 (interleaved, delayed): drops substituted and duplicate tokens.
-
-    Args:
-        codebook, code, is_pad, origin: ``[n]`` per kept token: codebook (-1 for a pad), code, whether
-            it is a pad, and its position in the span.
-        num_codebooks: K.
-
-    Returns:
-        ``(slot, code, is_pad, origin)`` of the tokens left, each ``[m]``.
-    """
-    is_code = ~is_pad
-    index = np.arange(codebook.size)
-    if not index.size:
-        return index, code, is_pad, origin
-    # A code fits its predecessor if it follows the last code before it, counting the pads between
-    # (a virtual code of codebook -1 sits at position -1); it fits its successor likewise.
-    last = np.maximum.accumulate(np.where(is_code, index, -1))
-    before = np.concatenate([[-1], last[:-1]]).astype(np.int64)
-    before_codebook = np.where(before >= 0, codebook[np.maximum(before, 0)], -1)
-    fits_before = codebook == (before_codebook + index - before) % num_codebooks
-    after = _next_true(is_code)
-    after_codebook = codebook[np.minimum(after, codebook.size - 1)]
-    fits_after = (after == codebook.size) | (after_codebook == (codebook + after - index) % num_codebooks)
-    if num_codebooks >= 3:  # a span's first code may lean on its successor only inside one frame
-        fits_after &= (before >= 0) | (codebook + after - index < num_codebooks)
-    keep = is_pad | fits_before | fits_after
-    codebook, code, is_pad, is_code, origin = (a[keep] for a in (codebook, code, is_pad, is_code, origin))
-    index = np.arange(codebook.size)
-    if not index.size:
-        return index, code, is_pad, origin
-    last = np.maximum.accumulate(np.where(is_code, index, -1))
-    last_codebook = np.where(last >= 0, codebook[np.maximum(last, 0)], -1)
-    slot = np.where(is_code, codebook, (last_codebook + index - last) % num_codebooks)
-    if num_codebooks >= 3:
-        same = slot[1:] == slot[:-1]  # pairs (i - 1, i): (code, code) or (pad, code)
-        pad_first = same & is_pad[:-1]
-        drop = np.zeros(slot.size, dtype=bool)
-        drop[:-1] |= pad_first
-        drop[1:] |= same & ~pad_first
-        slot, code, is_pad, origin = (a[~drop] for a in (slot, code, is_pad, origin))
-    return slot, code, is_pad, origin
-
-
-def _next_true(mask: np.ndarray) -> np.ndarray:
-    """For each i, the smallest j > i with mask[j], or len(mask) if there is none."""
-    size = mask.size
-    candidates = np.where(mask, np.arange(size), size)
-    following = np.minimum.accumulate(candidates[::-1])[::-1]
-    return np.concatenate([following[1:], [size]]).astype(np.int64)
-
-
-def _group(
-    slot: np.ndarray,
-    code: np.ndarray,
-    is_pad: np.ndarray,
-    origin: np.ndarray,
-    length: int,
-    num_codebooks: int,
-) -> np.ndarray:
-    """Cuts the slotted tokens into frames/steps: ``[groups, K]`` codes, -1 where a slot has none.
-
-    The last group is dropped as cut off if it lacks slot K-1 and fewer than K of the span's ``length``
-    ids follow the previous group.
-    """
-    if not slot.size:
-        return np.full((0, num_codebooks), -1, dtype=np.int64)
-    group = np.cumsum(np.concatenate([[False], slot[1:] <= slot[:-1]]))
-    groups = int(group[-1]) + 1
-    first = int(np.argmax(group == group[-1]))  # first token of the last group
-    begin = int(origin[first - 1]) + 1 if first else 0
-    if slot[first:].max() < num_codebooks - 1 and length - begin < num_codebooks:
-        groups -= 1
-    grid = np.full((groups, num_codebooks), -1, dtype=np.int64)
-    put = ~is_pad & (group < groups)
-    grid[group[put], slot[put]] = code[put]
-    return grid
-
-
-def _fill_gaps(codes: np.ndarray) -> np.ndarray:
-    """Rule 3: each -1 takes its codebook's nearest earlier code (else nearest later); ``[K, T]``."""
-    num_codebooks, frames = codes.shape
-    present = codes >= 0
-    if frames == 0 or not present.any(axis=1).all():
-        return np.zeros((num_codebooks, 0), dtype=np.int64)
-    frame = np.arange(frames)
-    earlier = np.maximum.accumulate(np.where(present, frame, -1), axis=1)
-    later = np.minimum.accumulate(np.where(present, frame, frames)[:, ::-1], axis=1)[:, ::-1]
-    source = np.where(earlier >= 0, earlier, later)
-    return np.take_along_axis(codes, source, axis=1).astype(np.int64)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import TokenizationError
+from ..errors import TokenizationError
 from .layouts import Layout
 from .vocab import AudioVocab
 
@@ -44,6 +44,12 @@ class ScaleQuantizer:
     def to_scale(self, index: np.ndarray) -> np.ndarray:
         """Token indices -> scales (float32)."""
         return (10 ** ((self.min_db + np.asarray(index, dtype=np.float64) * self.step_db) / 20)).astype(np.float32)
+
+
+def whole_chunks(num_frames: int, frames_per_chunk: int) -> np.ndarray:
+    """Frames of each chunk when all are whole but the last: the default chunking of ``num_frames`` frames."""
+    full, rest = divmod(int(num_frames), frames_per_chunk)
+    return np.array([frames_per_chunk] * full + ([rest] if rest else []), dtype=np.int64)
 
 
 def chunk_starts(chunk_frames: np.ndarray) -> np.ndarray:
@@ -139,8 +145,7 @@ def chunk_frames_from_scales(
             "(the last two chunks may be shorter)",
             position=position + int(split.scale_at[bad]),
         )
-    full, rest = divmod(num_frames, frames_per_chunk)
-    return np.array([frames_per_chunk] * full + ([rest] if rest else []), dtype=np.int64)
+    return whole_chunks(num_frames, frames_per_chunk)
 
 
 def lenient_scales(scale_index: np.ndarray, num_chunks: int, quantizer: ScaleQuantizer) -> np.ndarray:

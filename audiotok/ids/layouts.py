@@ -1,4 +1,9 @@
-"""Code layouts: RVQ codes ``[..., K, T]`` <-> flat id sequences ``[..., L]``, one cached index table each."""
+"""Code layouts: codes ``[..., K, T]`` <-> flat id sequences ``[..., L]``, one cached index table each.
+
+A layout also owns what depends on its order: the lenient repair of a malformed span
+(``audiotok/ids/repair.py`` has the shared machinery), which ids a strict error may point at, and
+how many frames of look-back a stream of its ids needs.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
-import torch
 
-from audiotok.errors import TokenizationError
-from audiotok.vocab import AudioVocab
+from ..errors import TokenizationError
+from . import repair
+from .arrays import is_tensor
+from .vocab import AudioVocab
 
 PAD_INDEX = -1  # codebook and frame entry of the index table at a pad position
 _INT64_MAX = np.iinfo(np.int64).max
@@ -67,7 +73,9 @@ def _bounds(layout: Layout, vocab: AudioVocab, num_frames: int) -> _Bounds:
 
 
 @functools.lru_cache(maxsize=32)
-def _on_device(layout: Layout, vocab: AudioVocab, num_frames: int, device: torch.device) -> dict[str, torch.Tensor]:
+def _on_device(layout: Layout, vocab: AudioVocab, num_frames: int, device: Any) -> dict[str, Any]:
+    import torch
+
     table = _table(layout, vocab.num_codebooks, num_frames)
     bounds = _bounds(layout, vocab, num_frames)
     arrays = {
@@ -82,8 +90,8 @@ def _on_device(layout: Layout, vocab: AudioVocab, num_frames: int, device: torch
 
 def _check_integer(values: Any, what: str) -> None:
     dtype = values.dtype
-    if isinstance(values, torch.Tensor):
-        ok = not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+    if is_tensor(values):
+        ok = not (dtype.is_floating_point or dtype.is_complex or str(dtype) == "torch.bool")
     else:
         ok = np.issubdtype(dtype, np.integer)
     if not ok:
@@ -91,7 +99,7 @@ def _check_integer(values: Any, what: str) -> None:
 
 
 def _as_int64(values: Any) -> Any:
-    if isinstance(values, torch.Tensor):
+    if is_tensor(values):
         return values.long()
     if values.dtype == np.uint64:  # ids past int64 are never valid: clip instead of wrapping negative
         values = np.minimum(values, _INT64_MAX)
@@ -109,6 +117,25 @@ class Layout(abc.ABC):
     """
 
     name: str
+    has_pads = False  # whether the pad id is a valid id at some positions
+    streamable = True  # whether the ids of a clip's first frames are a prefix of the ids of the whole clip
+
+    def lookback(self, num_codebooks: int) -> int:
+        """Frames before the newest ones whose codes a stream of this layout's ids still writes or reads."""
+        return 0
+
+    def codebook_at(self, num_ids: int, num_codebooks: int) -> np.ndarray | None:
+        """The codebook each position of ``num_ids`` ids holds, if the layout fixes it whatever the length (for
+        pointing strict errors at a wrong id); None where it depends on the length."""
+        return None
+
+    def repair(self, ids: np.ndarray, vocab: AudioVocab) -> np.ndarray:
+        """Lenient decoding of a malformed span ``[L]`` -> codes ``[codebooks_used(K), T]`` (rules in
+        ``audiotok/ids/detokenize.py``)."""
+        raise ValueError(
+            f"lenient decoding has no repair rule for layout {self.name!r} ({type(self).__name__}); "
+            "use errors='strict'"
+        )
 
     def codebooks_used(self, num_codebooks: int) -> int:
         """Number of codebooks the sequence carries (K for every layout but ``first_codebook``)."""
@@ -158,7 +185,7 @@ class Layout(abc.ABC):
         Raises:
             ValueError: wrong shape, dtype, number of codebooks or a code outside ``[0, codebook_size)``.
         """
-        if not isinstance(codes, torch.Tensor):
+        if not is_tensor(codes):
             codes = np.asarray(codes)
         _check_integer(codes, "codes")
         if codes.ndim < 2:
@@ -168,13 +195,15 @@ class Layout(abc.ABC):
             raise ValueError(f"codes have {num_codebooks} codebooks, the vocabulary has {vocab.num_codebooks}")
         used = self.codebooks_used(num_codebooks)
         codes = codes[..., :used, :]
-        size = codes.numel() if isinstance(codes, torch.Tensor) else codes.size
+        size = codes.numel() if is_tensor(codes) else codes.size
         if size:
             low, high = int(codes.min()), int(codes.max())
             if low < 0 or high >= vocab.codebook_size:
                 raise ValueError(f"codes must lie in [0, {vocab.codebook_size}), got values in [{low}, {high}]")
         batch = tuple(codes.shape[:-2])
-        if isinstance(codes, torch.Tensor):
+        if is_tensor(codes):
+            import torch
+
             index = _on_device(self, vocab, num_frames, codes.device)
             flat = (codes.long() + index["base"][:, None]).reshape(*batch, used * num_frames)
             flat = torch.cat([flat, flat.new_full((*batch, 1), vocab.pad_id)], dim=-1)
@@ -199,7 +228,7 @@ class Layout(abc.ABC):
             TokenizationError: L is not a possible length (position None), or the id at ``position``
                 (the first bad one along the last axis) is not in the range its position expects.
         """
-        if not isinstance(ids, torch.Tensor):
+        if not is_tensor(ids):
             ids = np.asarray(ids)
         _check_integer(ids, "ids")
         if ids.ndim < 1:
@@ -209,7 +238,7 @@ class Layout(abc.ABC):
         num_frames = self.num_frames(num_codebooks, ids.shape[-1])
         used = self.codebooks_used(num_codebooks)
         batch = tuple(ids.shape[:-1])
-        if isinstance(ids, torch.Tensor):
+        if is_tensor(ids):
             index = _on_device(self, vocab, num_frames, ids.device)
             bad = (ids < index["low"]) | (ids >= index["high"])
             if bool(bad.any()):
@@ -287,6 +316,12 @@ class InterleavedLayout(_EveryCodeLayout):
     name = "interleaved"
     unit = "per frame"
 
+    def codebook_at(self, num_ids: int, num_codebooks: int) -> np.ndarray | None:
+        return np.arange(num_ids) % num_codebooks
+
+    def repair(self, ids: np.ndarray, vocab: AudioVocab) -> np.ndarray:
+        return repair.fill_gaps(repair.slot_grid(ids, vocab, with_pads=False).T)
+
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         position = np.arange(num_codebooks * num_frames, dtype=np.int64)
         return position % num_codebooks, position // num_codebooks
@@ -307,6 +342,10 @@ class FlattenedLayout(_EveryCodeLayout):
 
     name = "flattened"
     unit = "rows of T codes"
+    streamable = False  # all T codes of codebook 0 come before any of codebook 1
+
+    def repair(self, ids: np.ndarray, vocab: AudioVocab) -> np.ndarray:
+        return repair.codebook_rows(ids, vocab, vocab.num_codebooks)
 
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         codebook = np.repeat(np.arange(num_codebooks, dtype=np.int64), num_frames)
@@ -330,6 +369,17 @@ class DelayedLayout(Layout):
     """
 
     name = "delayed"
+    has_pads = True
+
+    def lookback(self, num_codebooks: int) -> int:
+        return num_codebooks - 1  # step s holds codebook k of frame s - k
+
+    def repair(self, ids: np.ndarray, vocab: AudioVocab) -> np.ndarray:
+        grid = repair.slot_grid(ids, vocab, with_pads=True)  # [steps, K]
+        num_codebooks = vocab.num_codebooks
+        frames = max(grid.shape[0] - (num_codebooks - 1), 0)
+        k = np.arange(num_codebooks)
+        return repair.fill_gaps(grid[np.arange(frames)[None, :] + k[:, None], k[:, None]])
 
     def num_ids(self, num_codebooks: int, num_frames: int) -> int:
         _check_shape(num_codebooks, num_frames)
@@ -366,6 +416,9 @@ class FirstCodebookLayout(Layout):
     """
 
     name = "first_codebook"
+
+    def repair(self, ids: np.ndarray, vocab: AudioVocab) -> np.ndarray:
+        return repair.codebook_rows(ids, vocab, 1)
 
     def codebooks_used(self, num_codebooks: int) -> int:
         return 1
