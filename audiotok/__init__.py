@@ -1,35 +1,65 @@
-"""audiotok: audio <-> LLM token ids through Meta's EnCodec."""
+"""audiotok: audio <-> LLM token ids through neural audio codecs (EnCodec, DAC, Mimi, ...).
 
-from .api import decode_tokens, default_tokenizer, encode_to_tokens, set_default_tokenizer
-from .codec import AudioCodes, Codec, CodecLoadError
-from .config import TokenizerConfig
-from .errors import AudioInputError, AudiotokError, ConfigError, TokenizationError
-from .llm_model import extend_model
-from .llm_vocab import extend_tokenizer
-from .mixed import build_example, decode_mixed_output, split_mixed_output
-from .shards import load_token_dataset
-from .tokenizer import AudioTokenizer
+Names are imported lazily: ``import audiotok`` is cheap, and a worker process that only decodes audio
+never imports transformers, datasets or pyarrow.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = [
-    "AudioCodes",
-    "AudioInputError",
-    "AudioTokenizer",
-    "AudiotokError",
-    "Codec",
-    "CodecLoadError",
-    "ConfigError",
-    "TokenizationError",
-    "TokenizerConfig",
-    "build_example",
-    "decode_mixed_output",
-    "decode_tokens",
-    "default_tokenizer",
-    "encode_to_tokens",
-    "extend_model",
-    "extend_tokenizer",
-    "load_token_dataset",
-    "set_default_tokenizer",
-    "split_mixed_output",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+_EXPORTS: dict[str, str] = {
+    "AudioCodec": "audiotok.codecs.base",
+    "AudioCodes": "audiotok.ids.codes",
+    "AudioInputError": "audiotok.errors",
+    "AudioTokenizer": "audiotok.tokenizer",
+    "AudiotokError": "audiotok.errors",
+    "CodecLoadError": "audiotok.codecs.base",
+    "ConfigError": "audiotok.errors",
+    "StreamingNotSupportedError": "audiotok.codecs.base",
+    "TokenizationError": "audiotok.errors",
+    "TokenizerConfig": "audiotok.config",
+    "build_example": "audiotok.mixed",
+    "decode_mixed_output": "audiotok.mixed",
+    "decode_tokens": "audiotok.api",
+    "default_tokenizer": "audiotok.api",
+    "encode_to_tokens": "audiotok.api",
+    "extend_model": "audiotok.llm_model",
+    "extend_tokenizer": "audiotok.llm_vocab",
+    "load_codec": "audiotok.codecs.registry",
+    "load_token_dataset": "audiotok.shards",
+    "set_default_tokenizer": "audiotok.api",
+    "split_mixed_output": "audiotok.mixed",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'audiotok' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from .api import decode_tokens, default_tokenizer, encode_to_tokens, set_default_tokenizer
+    from .codecs.base import AudioCodec, CodecLoadError, StreamingNotSupportedError
+    from .codecs.registry import load_codec
+    from .config import TokenizerConfig
+    from .errors import AudioInputError, AudiotokError, ConfigError, TokenizationError
+    from .ids.codes import AudioCodes
+    from .llm_model import extend_model
+    from .llm_vocab import extend_tokenizer
+    from .mixed import build_example, decode_mixed_output, split_mixed_output
+    from .shards import load_token_dataset
+    from .tokenizer import AudioTokenizer

@@ -1,11 +1,17 @@
-"""``TokenizerConfig``: which codec, which bandwidth and layout, and where the audio ids sit in an LLM vocabulary."""
+"""``TokenizerConfig``: which codec, how many codebooks, which layout, and where the audio ids sit in an LLM vocabulary.
+
+A config never loads a codec: it holds a ``CodecSpec`` worth of facts about it (rates, codebooks, side
+information), which each codec family reads from its checkpoint's ``config.json``. The number of
+codebooks is the primitive; a family may name its counts (EnCodec: bandwidths in kbps), and
+``bandwidth`` is then an alias for ``num_codebooks``.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -17,15 +23,56 @@ from .ids.scales import ScaleQuantizer
 from .ids.vocab import SPECIAL_TOKEN_NAMES, AudioVocab
 
 CONFIG_NAME = "audiotok_config.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_CODEC = "facebook/encodec_24khz"
 DEFAULT_SPECIAL_TOKENS: dict[str, str] = {name: f"<|{name}|>" for name in SPECIAL_TOKEN_NAMES}
 _DERIVED_KEYS = ("format_version", "special_token_ids", "audio_vocab_size", "tokens_per_second")
 
 
-def num_codebooks_for(bandwidth: float, codebook_size: int, frame_rate: int) -> int:
-    """Codebooks EnCodec uses at ``bandwidth`` kbps: floor(bandwidth / (log2(codebook_size) * frame_rate))."""
-    return max(1, math.floor(bandwidth * 1000 / (math.log2(codebook_size) * frame_rate)))
+@dataclass(frozen=True)
+class CodecSpec:
+    """What a config needs to know about a codec, read from its checkpoint's config (no weights).
+
+    Attributes:
+        family: the checkpoint's ``model_type`` ("encodec", "dac", "mimi", ...), the registry key.
+        sampling_rate: audio rate in Hz.
+        audio_channels: channels in and out.
+        frame_rate: frames per second (sampling_rate / hop length), a float.
+        codebook_size: codes per codebook.
+        codebook_counts: the numbers of codebooks the codec can encode with, ascending.
+        default_num_codebooks: the count a bare checkpoint gets.
+        bandwidths: the family's names for ``codebook_counts`` (EnCodec: kbps), same order; empty if none.
+        frames_per_chunk: frames of a whole chunk for codecs that encode fixed chunks with a per-chunk
+            scale (EnCodec 48 kHz), else 0.
+        chunk_stride: samples between chunk starts (chunked codecs), else 0.
+    """
+
+    family: str
+    sampling_rate: int
+    audio_channels: int
+    frame_rate: float
+    codebook_size: int
+    codebook_counts: tuple[int, ...]
+    default_num_codebooks: int
+    bandwidths: tuple[float, ...] = ()
+    frames_per_chunk: int = 0
+    chunk_stride: int = 0
+
+    def config_values(self) -> dict[str, Any]:
+        """The ``TokenizerConfig`` fields this spec fixes."""
+        chunked = self.frames_per_chunk > 0
+        return {
+            "codec_family": self.family,
+            "sampling_rate": self.sampling_rate,
+            "audio_channels": self.audio_channels,
+            "frame_rate": float(self.frame_rate),
+            "codebook_size": self.codebook_size,
+            "codebook_counts": list(self.codebook_counts),
+            "bandwidths": [float(b) for b in self.bandwidths],
+            "frames_per_chunk": self.frames_per_chunk,
+            "chunk_stride": self.chunk_stride,
+            "num_scale_tokens": ScaleQuantizer().num_tokens if chunked else 0,
+        }
 
 
 @dataclass
@@ -33,15 +80,16 @@ class TokenizerConfig:
     """Everything needed to turn codec codes into LLM ids and back, validated on construction.
 
     Args:
-        codec: hub id or local directory of a ``transformers.EncodecModel`` checkpoint.
+        codec: hub id or local directory of the codec checkpoint.
+        codec_family: the checkpoint's ``model_type`` (see ``audiotok.codecs.FAMILIES``).
         sampling_rate: the codec's audio rate in Hz.
-        audio_channels: the codec's channels (1 for 24 kHz, 2 for 48 kHz).
-        frame_rate: codec frames per second (sampling_rate / hop length, rounded up).
-        codec_bandwidths: the bandwidths (kbps) the codec supports.
-        bandwidth: the bandwidth used; fixes ``num_codebooks``.
-        num_codebooks: codebooks per frame at ``bandwidth``; must agree with it.
+        audio_channels: the codec's channels.
+        frame_rate: codec frames per second (a float: Mimi 12.5, DAC 44.1 kHz 86.13).
         codebook_size: codes per codebook.
-        layout: one of ``audiotok.layouts.LAYOUTS``.
+        codebook_counts: the numbers of codebooks the codec supports.
+        num_codebooks: codebooks per frame used here; one of ``codebook_counts``.
+        bandwidths: the family's names of ``codebook_counts`` (EnCodec: kbps), or empty.
+        layout: one of ``audiotok.ids.LAYOUTS``.
         base_vocab_size: size of the LLM's vocabulary before the audio ids (0 for audio-only models).
         vocab_offset: first id of the audio range; must be >= ``base_vocab_size``.
         special_tokens: strings of the special tokens, by name (audio_start, audio_end, audio_pad).
@@ -49,17 +97,18 @@ class TokenizerConfig:
         chunk_stride: samples between chunk starts (48 kHz: 47520), 0 for unchunked codecs.
         num_scale_tokens: scale tokens in the vocabulary (chunked codecs: 512 by default, else 0).
         scale_min_db: loudness of scale token 0, in dB.
-        scale_step_db: loudness step between scale tokens, in dB (see ``audiotok/scales.py``).
+        scale_step_db: loudness step between scale tokens, in dB (see ``audiotok/ids/scales.py``).
     """
 
     codec: str = DEFAULT_CODEC
+    codec_family: str = "encodec"
     sampling_rate: int = 24000
     audio_channels: int = 1
-    frame_rate: int = 75
-    codec_bandwidths: list[float] = field(default_factory=lambda: [1.5, 3.0, 6.0, 12.0, 24.0])
-    bandwidth: float = 6.0
-    num_codebooks: int = 8
+    frame_rate: float = 75.0
     codebook_size: int = 1024
+    codebook_counts: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32])
+    num_codebooks: int = 8
+    bandwidths: list[float] = field(default_factory=lambda: [1.5, 3.0, 6.0, 12.0, 24.0])
     layout: str = "interleaved"
     base_vocab_size: int = 0
     vocab_offset: int = 0
@@ -71,8 +120,9 @@ class TokenizerConfig:
     scale_step_db: float = 0.25
 
     def __post_init__(self) -> None:
-        self.codec_bandwidths = [float(b) for b in self.codec_bandwidths]
-        self.bandwidth = float(self.bandwidth)
+        self.frame_rate = float(self.frame_rate)
+        self.codebook_counts = [int(k) for k in self.codebook_counts]
+        self.bandwidths = [float(b) for b in self.bandwidths]
         self._validate()
 
     def _validate(self) -> None:
@@ -84,16 +134,16 @@ class TokenizerConfig:
             raise ConfigError(f"audio_channels must be 1 or 2, got {self.audio_channels}")
         if self.codebook_size < 2 or self.codebook_size & (self.codebook_size - 1):
             raise ConfigError(f"codebook_size must be a power of two >= 2, got {self.codebook_size}")
-        if self.bandwidth not in self.codec_bandwidths:
+        counts = self.codebook_counts
+        if not counts or sorted(set(counts)) != counts or counts[0] < 1:
+            raise ConfigError(f"codebook_counts must be distinct positive numbers in ascending order, got {counts}")
+        if self.bandwidths and len(self.bandwidths) != len(counts):
             raise ConfigError(
-                f"bandwidth {self.bandwidth} kbps is not one the codec supports; select one of {self.codec_bandwidths}"
+                f"bandwidths {self.bandwidths} must name each of codebook_counts {counts} (same length), or be empty"
             )
-        expected = num_codebooks_for(self.bandwidth, self.codebook_size, self.frame_rate)
-        if self.num_codebooks != expected:
+        if self.num_codebooks not in counts:
             raise ConfigError(
-                f"num_codebooks={self.num_codebooks} does not match bandwidth {self.bandwidth} kbps, which uses "
-                f"{expected} codebooks of {self.codebook_size} codes at {self.frame_rate} frames/s; "
-                f"set num_codebooks={expected}"
+                f"num_codebooks={self.num_codebooks} is not a count the codec supports; select one of {counts}"
             )
         if self.layout not in LAYOUTS:
             raise ConfigError(f"unknown layout {self.layout!r}; select one of {sorted(LAYOUTS)}")
@@ -166,65 +216,63 @@ class TokenizerConfig:
         Chunked codecs encode overlapping chunks, so they give frames_per_chunk frames (plus one
         scale token) per chunk stride, slightly more than frame_rate frames per second.
         """
-        codebooks = LAYOUTS[self.layout].codebooks_used(self.num_codebooks)
+        return self.tokens_per_second_at(self.num_codebooks)
+
+    def tokens_per_second_at(self, num_codebooks: int, layout: str | None = None) -> float:
+        """Audio ids per second with ``num_codebooks`` codebooks in ``layout`` (this config's by default)."""
+        codebooks = get_layout(layout or self.layout).codebooks_used(num_codebooks)
         if not self.is_chunked:
-            return float(self.frame_rate * codebooks)
+            return round(self.frame_rate * codebooks, 2)
         return round(self.sampling_rate / self.chunk_stride * (self.frames_per_chunk * codebooks + 1), 2)
+
+    @property
+    def bandwidth(self) -> float | None:
+        """The family's name of ``num_codebooks`` (EnCodec: kbps), or None for families without one."""
+        if not self.bandwidths:
+            return None
+        return self.bandwidths[self.codebook_counts.index(self.num_codebooks)]
+
+    def codebooks_for_bandwidth(self, bandwidth: float) -> int:
+        """The codebook count a bandwidth names (EnCodec's alias)."""
+        if not self.bandwidths:
+            raise ConfigError(
+                f"the {self.codec_family} codec has no bandwidth settings; choose num_codebooks from "
+                f"{self.codebook_counts}"
+            )
+        if float(bandwidth) not in self.bandwidths:
+            raise ConfigError(
+                f"bandwidth {float(bandwidth)} kbps is not one the codec supports; select one of {self.bandwidths}"
+            )
+        return self.codebook_counts[self.bandwidths.index(float(bandwidth))]
 
     # -- construction -----------------------------------------------------------------------------------
     @classmethod
-    def for_codec(
-        cls,
-        codec: str,
-        codec_config: Any,
-        bandwidth: float | None = None,
-        **overrides: Any,
-    ) -> TokenizerConfig:
-        """A config for a ``transformers.EncodecConfig``; bandwidth defaults to 6 kbps or the codec's nearest."""
-        bandwidths = [float(b) for b in codec_config.target_bandwidths]
-        if bandwidth is None:
-            bandwidth = min(bandwidths, key=lambda b: abs(b - 6.0))
-        frame_rate = int(codec_config.frame_rate)
-        chunk_values = _chunk_values(codec_config)
-        return cls(
-            codec=codec,
-            sampling_rate=int(codec_config.sampling_rate),
-            audio_channels=int(codec_config.audio_channels),
-            frame_rate=frame_rate,
-            codec_bandwidths=bandwidths,
-            bandwidth=float(bandwidth),
-            num_codebooks=num_codebooks_for(float(bandwidth), int(codec_config.codebook_size), frame_rate)
-            if float(bandwidth) in bandwidths
-            else -1,
-            codebook_size=int(codec_config.codebook_size),
-            **{**chunk_values, **overrides},
-        )
+    def for_codec(cls, codec: str, spec: CodecSpec, **overrides: Any) -> TokenizerConfig:
+        """The default config of a codec: its default codebook count, interleaved, offset 0; ``overrides`` win
+        (``bandwidth=`` names a codebook count for families that have bandwidths)."""
+        base = cls(codec=codec, num_codebooks=spec.default_num_codebooks, **spec.config_values())
+        return base.replace(**overrides) if overrides else base
 
     def replace(self, **changes: Any) -> TokenizerConfig:
-        """A copy with ``changes``; changing the bandwidth recomputes ``num_codebooks``."""
+        """A copy with ``changes``; ``bandwidth=`` sets ``num_codebooks`` (families that name their counts)."""
         values = self.to_dict(derived=False)
-        if "bandwidth" in changes and "num_codebooks" not in changes:
-            bandwidth = float(changes["bandwidth"])
-            if bandwidth not in self.codec_bandwidths:
+        bandwidth = changes.pop("bandwidth", None)
+        if bandwidth is not None:
+            codebooks = self.codebooks_for_bandwidth(bandwidth)
+            if changes.get("num_codebooks", codebooks) != codebooks:
                 raise ConfigError(
-                    f"bandwidth {bandwidth} kbps is not one the codec supports; select one of {self.codec_bandwidths}"
+                    f"bandwidth {bandwidth} kbps uses {codebooks} codebooks, not num_codebooks="
+                    f"{changes['num_codebooks']}; give one of the two"
                 )
-            changes["num_codebooks"] = num_codebooks_for(bandwidth, self.codebook_size, self.frame_rate)
+            changes["num_codebooks"] = codebooks
         values.update(changes)
         return type(self).from_dict(values)
 
-    def check_codec(self, codec_config: Any) -> None:
-        """Raises ConfigError when this config does not describe the codec ``codec_config``."""
-        actual = {
-            "sampling_rate": int(codec_config.sampling_rate),
-            "audio_channels": int(codec_config.audio_channels),
-            "frame_rate": int(codec_config.frame_rate),
-            "codebook_size": int(codec_config.codebook_size),
-            "codec_bandwidths": [float(b) for b in codec_config.target_bandwidths],
-            "frames_per_chunk": _chunk_values(codec_config)["frames_per_chunk"],
-            "chunk_stride": _chunk_values(codec_config)["chunk_stride"],
-        }
+    def check_codec(self, spec: CodecSpec) -> None:
+        """Raises ConfigError when this config does not describe the codec ``spec`` describes."""
+        actual = spec.config_values()
         wrong = {key: (getattr(self, key), value) for key, value in actual.items() if getattr(self, key) != value}
+        wrong.pop("num_scale_tokens", None)  # a config may choose its own scale-token grid
         if wrong:
             details = ", ".join(f"{key}: config {ours} vs codec {theirs}" for key, (ours, theirs) in wrong.items())
             raise ConfigError(
@@ -239,6 +287,7 @@ class TokenizerConfig:
             values = {
                 "format_version": FORMAT_VERSION,
                 **values,
+                "bandwidth": self.bandwidth,
                 "special_token_ids": self.special_token_ids,
                 "audio_vocab_size": self.audio_vocab_size,
                 "tokens_per_second": self.tokens_per_second,
@@ -247,17 +296,26 @@ class TokenizerConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TokenizerConfig:
-        """Builds and validates a config; unknown keys and derived values that disagree are errors."""
+        """Builds and validates a config (format 1 files are upgraded); unknown keys and derived values that
+        disagree are errors."""
+        values = dict(values)
+        version = values.get("format_version", FORMAT_VERSION)
+        if version == 1:
+            values = _upgrade_v1(values)
+        elif version != FORMAT_VERSION:
+            raise ConfigError(
+                f"config format_version {version} is not supported (this audiotok reads 1 and {FORMAT_VERSION})"
+            )
         known = {f.name for f in fields(cls)}
-        unknown = set(values) - known - set(_DERIVED_KEYS)
+        unknown = set(values) - known - set(_DERIVED_KEYS) - {"bandwidth"}
         if unknown:
             raise ConfigError(f"unknown config keys {sorted(unknown)}; allowed keys are {sorted(known)}")
-        version = values.get("format_version", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
-            raise ConfigError(
-                f"config format_version {version} is not supported (this audiotok reads {FORMAT_VERSION})"
-            )
         config = cls(**{key: values[key] for key in known if key in values})
+        if values.get("bandwidth") is not None and config.bandwidth != float(values["bandwidth"]):
+            raise ConfigError(
+                f"bandwidth {values['bandwidth']} kbps in the file does not match num_codebooks={config.num_codebooks} "
+                f"(bandwidth {config.bandwidth}); delete one of them"
+            )
         for key in _DERIVED_KEYS[1:]:
             if key in values and values[key] != getattr(config, key):
                 raise ConfigError(
@@ -294,32 +352,17 @@ class TokenizerConfig:
         return cls.from_json_file(path / CONFIG_NAME if path.is_dir() else path)
 
 
-def _chunk_values(codec_config: Any) -> dict[str, int]:
-    """frames_per_chunk, chunk_stride and num_scale_tokens of a transformers EncodecConfig."""
-    if codec_config.chunk_length is None:
-        return {"frames_per_chunk": 0, "chunk_stride": 0, "num_scale_tokens": 0}
-    hop = int(codec_config.hop_length)
-    return {
-        "frames_per_chunk": -(-int(codec_config.chunk_length) // hop),
-        "chunk_stride": int(codec_config.chunk_stride),
-        "num_scale_tokens": ScaleQuantizer().num_tokens,
-    }
+def _upgrade_v1(values: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 config (EnCodec only, bandwidth-keyed, integer frame rate) -> format-2 values.
 
-
-def bandwidth_tag(bandwidth: float) -> str:
-    """'6kbps', '1.5kbps': the bandwidth as it appears in config file names."""
-    return f"{bandwidth:g}kbps"
-
-
-def standard_configs(
-    codec: str, codec_config: Any, layouts: Sequence[str] = ("interleaved",)
-) -> dict[str, TokenizerConfig]:
-    """File name -> config for every bandwidth of a codec, e.g. ``encodec_24khz_6kbps.json``."""
-    stem = codec.rstrip("/").split("/")[-1]
-    configs = {}
-    for bandwidth in codec_config.target_bandwidths:
-        for layout in layouts:
-            suffix = "" if layout == "interleaved" else f"_{layout}"
-            name = f"{stem}_{bandwidth_tag(bandwidth)}{suffix}.json"
-            configs[name] = TokenizerConfig.for_codec(codec, codec_config, bandwidth, layout=layout)
-    return configs
+    Format 1 stored the bandwidths EnCodec supports; their codebook counts follow EnCodec's rule
+    floor(kbps * 1000 / (log2(codebook_size) * frame_rate)).
+    """
+    values = {key: value for key, value in values.items() if key != "format_version"}
+    bandwidths = [float(b) for b in values.pop("codec_bandwidths", [1.5, 3.0, 6.0, 12.0, 24.0])]
+    size = int(values.get("codebook_size", 1024))
+    frame_rate = float(values.get("frame_rate", 75))
+    values["codebook_counts"] = [max(1, math.floor(b * 1000 / (math.log2(size) * frame_rate))) for b in bandwidths]
+    values["bandwidths"] = bandwidths
+    values.setdefault("codec_family", "encodec")
+    return values

@@ -11,8 +11,10 @@ import numpy as np
 import torch
 
 from .audio import AudioSource, load_audio
-from .codec import AudioCodes, Codec, CodeInput
+from .codecs.base import AudioCodec, CodeInput
+from .codecs.registry import load_codec
 from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
+from .ids.codes import AudioCodes
 from .ids.detokenize import Errors
 from .ids.layouts import get_layout
 
@@ -33,11 +35,11 @@ class AudioTokenizer:
 
     Args:
         config: the id layout; must describe ``codec`` (checked).
-        codec: the loaded EnCodec.
+        codec: the loaded codec, of any family.
     """
 
-    def __init__(self, config: TokenizerConfig, codec: Codec) -> None:
-        config.check_codec(codec.config)
+    def __init__(self, config: TokenizerConfig, codec: AudioCodec) -> None:
+        config.check_codec(codec.spec)
         self.config = config
         self.codec = codec
         self.vocab = config.vocab
@@ -54,12 +56,13 @@ class AudioTokenizer:
         dtype: torch.dtype = torch.float32,
         **config_changes: Any,
     ) -> AudioTokenizer:
-        """Loads a saved tokenizer directory, an audiotok config JSON, or a bare EnCodec (hub id or directory).
+        """Loads a saved tokenizer directory, an audiotok config JSON, or a bare codec checkpoint (hub id or directory).
 
-        A directory saved by ``save_pretrained`` holds both the config and the codec weights. A config
-        JSON loads the codec its ``codec`` field names. A bare codec gets the default config for it
-        (6 kbps, interleaved, offset 0). ``config_changes`` (e.g. ``bandwidth=3.0, layout="delayed",
-        vocab_offset=32000``) are applied on top and validated.
+        The codec family comes from the checkpoint's ``config.json`` (``model_type``). A directory saved by
+        ``save_pretrained`` holds both the config and the codec weights. A config JSON loads the codec its
+        ``codec`` field names. A bare codec gets its default config (the family's default codebook count,
+        interleaved, offset 0). ``config_changes`` (e.g. ``num_codebooks=4, layout="delayed",
+        vocab_offset=32000``; EnCodec also takes ``bandwidth=3.0``) are applied on top and validated.
         """
         path = Path(name_or_path)
         config: TokenizerConfig | None = None
@@ -70,9 +73,9 @@ class AudioTokenizer:
         elif path.is_file():
             config = TokenizerConfig.from_pretrained(path)
             codec_source = config.codec
-        codec = Codec.from_pretrained(codec_source, device=device, dtype=dtype)
+        codec = load_codec(codec_source, device=device, dtype=dtype)
         if config is None:
-            config = TokenizerConfig.for_codec(codec_source, codec.config)
+            config = TokenizerConfig.for_codec(codec_source, codec.spec)
         if config_changes:
             config = config.replace(**config_changes)
         return cls(config, codec)
@@ -82,7 +85,7 @@ class AudioTokenizer:
         directory = Path(directory)
         self.config.save_pretrained(directory)
         if save_codec:
-            self.codec.model.save_pretrained(directory)
+            self.codec.save_pretrained(directory)
         return directory
 
     # -- ids <-> codes (no codec work) ------------------------------------------------------------------
@@ -129,14 +132,14 @@ class AudioTokenizer:
     def encode_codes_batch(
         self, audios: Sequence[AudioSource], sampling_rate: int | Sequence[int | None] | None = None
     ) -> list[AudioCodes]:
-        """Several clips -> RVQ codes ``[K, T_i]`` (and chunk scales) at the config's bandwidth."""
+        """Several clips -> codes ``[K, T_i]`` (and chunk scales) with the config's number of codebooks."""
         if isinstance(audios, (str, os.PathLike, np.ndarray, torch.Tensor)):
             raise TypeError("encode_batch takes a sequence of clips; use encode for one clip")
         rates = list(sampling_rate) if isinstance(sampling_rate, Sequence) else [sampling_rate] * len(audios)
         if len(rates) != len(audios):
             raise ValueError(f"got {len(rates)} sampling rates for {len(audios)} clips")
         waves = [self.load(audio, rate, name=f"clip {i}") for i, (audio, rate) in enumerate(zip(audios, rates))]
-        return self.codec.encode_batch(waves, self.config.bandwidth)
+        return self.codec.encode_batch(waves, self.config.num_codebooks)
 
     def load(self, audio: AudioSource, sampling_rate: int | None = None, name: str | None = None) -> np.ndarray:
         """Any audio source -> float32 ``[channels, samples]`` at the codec's rate and channel count, validated."""
@@ -177,6 +180,6 @@ class AudioTokenizer:
     def __repr__(self) -> str:
         c = self.config
         return (
-            f"AudioTokenizer(codec={c.codec!r}, bandwidth={c.bandwidth:g} kbps, codebooks={c.num_codebooks}, "
+            f"AudioTokenizer(codec={c.codec!r}, family={c.codec_family!r}, codebooks={c.num_codebooks}, "
             f"layout={c.layout!r}, ids=[{self.vocab.offset}, {self.vocab.end}))"
         )

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 import torch
 
-from ..codec import AudioCodes, Codec
-from ..errors import AudiotokError
+from ....errors import AudiotokError
+from ....ids.codes import AudioCodes
+from ..codec import EncodecCodec
 from .causal import StreamingDecoder, StreamingEncoder
 from .stages import Samples, _as_samples, _Stream
 
 
 # -- 48 kHz (chunked) ----------------------------------------------------------------------------------------
 class ChunkedStreamingEncoder(_Stream):
-    """Streams a chunked EnCodec (48 kHz) chunk by chunk; codes and scales equal ``Codec.encode`` of the clip.
+    """Streams a chunked EnCodec (48 kHz) chunk by chunk; codes and scales equal ``EncodecCodec.encode`` of the clip.
 
     A chunk (``chunk_length`` samples, 1 s) is encoded once all its samples are in; chunks start every
     ``chunk_stride`` samples, so the last ``chunk_length - chunk_stride`` (480) samples are kept for the
-    next one. ``flush`` encodes the clip's last (shorter) chunks, as ``Codec.encode`` cuts them.
+    next one. ``flush`` encodes the clip's last (shorter) chunks, as ``EncodecCodec.encode`` cuts them.
 
     Args:
         codec: a chunked codec.
-        bandwidth: kbps, one of ``codec.bandwidths``.
+        num_codebooks: codebooks per frame, one of ``codec.codebook_counts``.
     """
 
-    def __init__(self, codec: Codec, bandwidth: float) -> None:
+    def __init__(self, codec: EncodecCodec, num_codebooks: int) -> None:
         if not codec.is_chunked:
             raise ValueError("ChunkedStreamingEncoder needs a chunked codec (48 kHz); use StreamingEncoder")
         super().__init__(codec)
-        self.bandwidth = float(bandwidth)
-        self.num_codebooks = codec.num_codebooks(bandwidth)
+        self.bandwidth = codec.bandwidth_for(num_codebooks)
+        self.num_codebooks = num_codebooks
         self.reset()
 
     def reset(self) -> None:
@@ -62,7 +63,7 @@ class ChunkedStreamingEncoder(_Stream):
         while self._offset + length <= self.num_samples or (final and self._offset < self.num_samples):
             buffer = torch.cat(self._pieces, dim=-1)
             chunk = buffer[:, : min(length, self.num_samples - self._offset)]
-            # one chunk per call, never padded, as Codec.encode cuts it
+            # one chunk per call, never padded, as EncodecCodec.encode cuts it
             chunk_codes, scale = codec.model._encode_frame(chunk[None].to(codec.device, codec.dtype), self.bandwidth)
             codes.append(chunk_codes[0].to("cpu", torch.int64))
             scales.append(scale[0, 0].float().cpu())
@@ -82,7 +83,7 @@ def _overlap_weight(length: int, dtype: torch.dtype, device: torch.device) -> to
 
 
 class ChunkedStreamingDecoder(_Stream):
-    """Decodes a chunked EnCodec's chunks as they arrive, overlap-added as ``Codec.decode`` does.
+    """Decodes a chunked EnCodec's chunks as they arrive, overlap-added as ``EncodecCodec.decode`` does.
 
     A decoded chunk overlaps the next one by ``chunk_length - chunk_stride`` samples; those samples
     are final (and returned) once the next chunk arrives, or at ``flush``.
@@ -91,7 +92,7 @@ class ChunkedStreamingDecoder(_Stream):
         codec: a chunked codec.
     """
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: EncodecCodec) -> None:
         if not codec.is_chunked:
             raise ValueError("ChunkedStreamingDecoder needs a chunked codec (48 kHz); use StreamingDecoder")
         super().__init__(codec)
@@ -160,11 +161,11 @@ class ChunkedStreamingDecoder(_Stream):
         return out
 
 
-def streaming_encoder(codec: Codec, bandwidth: float) -> StreamingEncoder | ChunkedStreamingEncoder:
+def streaming_encoder(codec: EncodecCodec, num_codebooks: int) -> StreamingEncoder | ChunkedStreamingEncoder:
     """The streaming encoder this codec supports: frame by frame (24 kHz) or chunk by chunk (48 kHz)."""
-    return ChunkedStreamingEncoder(codec, bandwidth) if codec.is_chunked else StreamingEncoder(codec, bandwidth)
+    return ChunkedStreamingEncoder(codec, num_codebooks) if codec.is_chunked else StreamingEncoder(codec, num_codebooks)
 
 
-def streaming_decoder(codec: Codec) -> StreamingDecoder | ChunkedStreamingDecoder:
+def streaming_decoder(codec: EncodecCodec) -> StreamingDecoder | ChunkedStreamingDecoder:
     """The streaming decoder this codec supports: frame by frame (24 kHz) or chunk by chunk (48 kHz)."""
     return ChunkedStreamingDecoder(codec) if codec.is_chunked else StreamingDecoder(codec)

@@ -4,32 +4,33 @@ from __future__ import annotations
 
 import torch
 
-from ..codec import AudioCodes, Codec, CodeInput
-from ..errors import AudiotokError
+from ....errors import AudiotokError
+from ....ids.codes import AudioCodes
+from ..codec import CodeInput, EncodecCodec
 from .stages import Samples, _as_samples, _cat, _Chain, _check_streamable, _stage, _Stream
 
 
 # -- 24 kHz (causal, unchunked) ----------------------------------------------------------------------------
 class StreamingEncoder(_Stream):
-    """Encodes a causal, unchunked EnCodec's audio as it arrives; codes equal ``Codec.encode`` of the whole clip.
+    """Encodes a causal, unchunked EnCodec's audio as it arrives; codes equal ``EncodecCodec.encode`` of the whole clip.
 
     Args:
         codec: a causal unchunked codec (the 24 kHz model); for chunked ones see ``ChunkedStreamingEncoder``.
-        bandwidth: kbps, one of ``codec.bandwidths``.
+        num_codebooks: codebooks per frame, one of ``codec.codebook_counts``.
 
     Example::
 
-        encoder = StreamingEncoder(codec, bandwidth=6.0)
+        encoder = StreamingEncoder(codec, num_codebooks=8)
         for block in microphone:                   # [C, n] float32 at codec.sampling_rate, any n >= 0
             codes = encoder.push(block).codes      # [K, t] int64: every frame completed so far (t may be 0)
         codes = encoder.flush().codes              # the rest: the last partial frame, zero-padded
     """
 
-    def __init__(self, codec: Codec, bandwidth: float) -> None:
+    def __init__(self, codec: EncodecCodec, num_codebooks: int) -> None:
         _check_streamable(codec)
         super().__init__(codec)
-        self.bandwidth = float(bandwidth)
-        self.num_codebooks = codec.num_codebooks(bandwidth)
+        self.bandwidth = codec.bandwidth_for(num_codebooks)
+        self.num_codebooks = num_codebooks
         self.reset()
 
     def reset(self) -> None:
@@ -59,7 +60,7 @@ class StreamingEncoder(_Stream):
 
     @torch.inference_mode()
     def flush(self) -> AudioCodes:
-        """Ends the clip: zero-pads it to a whole frame (as ``Codec.encode`` does) -> the remaining codes."""
+        """Ends the clip: zero-pads it to a whole frame (as ``EncodecCodec.encode`` does) -> the remaining codes."""
         self._check_open()
         self._closed = True
         if self.num_samples == 0:
@@ -83,7 +84,7 @@ class StreamingEncoder(_Stream):
 
 
 class StreamingDecoder(_Stream):
-    """Decodes a causal, unchunked EnCodec's codes frame by frame; audio equals ``Codec.decode`` up to rounding.
+    """Decodes a causal, unchunked EnCodec's codes frame by frame; audio equals ``EncodecCodec.decode`` up to rounding.
 
     Every call returns only samples no later frame can change; ``flush`` returns the rest, so the
     samples of a stream of T frames total ``T * hop_length``, as offline.
@@ -92,7 +93,7 @@ class StreamingDecoder(_Stream):
         codec: a causal unchunked codec (the 24 kHz model); for chunked ones see ``ChunkedStreamingDecoder``.
     """
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: EncodecCodec) -> None:
         _check_streamable(codec)
         super().__init__(codec)
         self.reset()

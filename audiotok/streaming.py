@@ -1,4 +1,9 @@
-"""Streaming ids: encode_stream / decode_stream in a tokenizer's layout."""
+"""Streaming ids: ``encode_stream`` / ``decode_stream`` in a tokenizer's layout, for codecs that can stream.
+
+The codec family supplies the streaming encoder and decoder (``AudioCodec.streaming_encoder``); this
+module turns their codes into the layout's ids as soon as those ids are final, and back. Families
+that cannot stream raise ``StreamingNotSupportedError`` saying why.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..ids.codes import AudioCodes
-from ..ids.layouts import LAYOUTS
-from ..ids.scales import scale_positions
-from ..errors import TokenizationError
-from .causal import StreamingDecoder
-from .chunked import streaming_encoder
-from .stages import Samples
+from .ids.codes import AudioCodes
+from .ids.layouts import LAYOUTS
+from .ids.scales import scale_positions
+from .errors import TokenizationError
+Samples = np.ndarray | torch.Tensor
 
 if TYPE_CHECKING:
-    from ..tokenizer import AudioTokenizer
+    from .tokenizer import AudioTokenizer
 
 
 STREAMABLE_LAYOUTS = tuple(name for name, layout in LAYOUTS.items() if layout.streamable)
@@ -87,9 +90,10 @@ def encode_stream(
 
     Raises:
         ValueError: the layout cannot stream (``flattened``): raised here, before any block is read.
+        StreamingNotSupportedError: the codec family cannot stream.
     """
     writer = _IdWriter(tokenizer)
-    encoder = streaming_encoder(tokenizer.codec, tokenizer.config.bandwidth)
+    encoder = tokenizer.codec.streaming_encoder(tokenizer.config.num_codebooks)
 
     def generate() -> Iterator[np.ndarray]:
         start = [tokenizer.vocab.start_id] if add_special_tokens else []
@@ -114,8 +118,8 @@ class _IdReader:
         _check_layout(tokenizer)
         if tokenizer.config.is_chunked:
             raise ValueError(
-                "decode_stream takes an unchunked codec's ids; decode a chunked codec's chunks with "
-                "ChunkedStreamingDecoder"
+                "decode_stream takes an unchunked codec's ids; decode a chunked codec's chunks (codes and scales) with "
+                "tokenizer.codec.streaming_decoder()"
             )
         self.layout = tokenizer.layout
         self.vocab = tokenizer.vocab
@@ -202,9 +206,10 @@ def decode_stream(tokenizer: AudioTokenizer, id_chunks: Iterable[np.ndarray | Se
 
     Raises:
         ValueError: the layout cannot stream (``flattened``), or the codec is chunked: raised here.
+        StreamingNotSupportedError: the codec family cannot stream.
     """
     reader = _IdReader(tokenizer)
-    decoder = StreamingDecoder(tokenizer.codec)
+    decoder = tokenizer.codec.streaming_decoder()
 
     def generate() -> Iterator[np.ndarray]:
         for ids in id_chunks:

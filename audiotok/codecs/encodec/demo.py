@@ -1,7 +1,7 @@
 """An UNTRAINED EnCodec of the real shape, whose codebooks and decoder are fitted so its codes mean something.
 
 A randomly initialised ``EncodecModel`` has all-zero codebooks (every code is 0) and a decoder
-whose output is mostly bias (DESIGN.md, fact 1), so tests built on it pass vacuously. This module
+whose output is mostly bias (docs/design.md), so tests built on it pass vacuously. This module
 builds a small model of the 24 kHz (or any) architecture and
 
 1. centres and scales the encoder's output (a random encoder's embeddings are a large constant
@@ -26,8 +26,9 @@ import numpy as np
 import torch
 from transformers import EncodecConfig, EncodecModel
 
-DEMO_MODEL_NAME = "demo"
-DEMO_NOTE = "untrained demo codec: its ids are real EnCodec codes, its audio is not a faithful reconstruction"
+from ..demo_tools import cached_demo_dir, demo_note, make_decoder_listen, scale_weight, synthetic_audio
+
+DEMO_NOTE = demo_note("EnCodec")
 
 
 def small_encodec_config(**overrides: Any) -> EncodecConfig:
@@ -59,22 +60,6 @@ def encodec_48khz_config(**overrides: Any) -> EncodecConfig:
     return EncodecConfig(**{**ENCODEC_48KHZ_ARCHITECTURE, **overrides})
 
 
-def synthetic_audio(seconds: float, sampling_rate: int, channels: int = 1, seed: int = 0) -> np.ndarray:
-    """Deterministic speech-like test signal ``[channels, samples]``: gliding harmonics, vibrato, noise bursts."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sampling_rate)
-    t = np.arange(n) / sampling_rate
-    out = np.zeros((channels, n), dtype=np.float64)
-    for c in range(channels):
-        f0 = 110 + 90 * np.sin(2 * np.pi * (0.3 + 0.1 * c) * t) + 20 * np.sin(2 * np.pi * 5.5 * t)
-        phase = 2 * np.pi * np.cumsum(f0) / sampling_rate
-        voiced = sum(np.sin(h * phase) / h for h in range(1, 12))
-        syllables = 0.5 * (1 + np.sin(2 * np.pi * 3.0 * t + rng.uniform(0, 6)))
-        noise = rng.standard_normal(n) * (np.sin(2 * np.pi * 0.7 * t) > 0.6)
-        out[c] = 0.25 * voiced * syllables + 0.05 * noise
-    return out.astype(np.float32)
-
-
 @torch.no_grad()
 def condition_encoder(model: EncodecModel, audio: torch.Tensor) -> None:
     """Shifts and scales the encoder's last convolution so its output on ``audio`` has zero mean, unit spread."""
@@ -83,7 +68,7 @@ def condition_encoder(model: EncodecModel, audio: torch.Tensor) -> None:
     mean = embeddings.mean(dim=(0, 2))
     spread = float((embeddings - mean[:, None]).std())
     last.bias.sub_(mean).div_(spread)
-    _scale_weight(last, 1.0 / spread)
+    scale_weight(last, 1.0 / spread)
 
 
 @torch.no_grad()
@@ -111,45 +96,6 @@ def fit_codebooks(model: EncodecModel, audio: torch.Tensor, seed: int = 0) -> No
         residual = residual - codebook.decode(codebook.encode(residual))
 
 
-@torch.no_grad()
-def make_decoder_listen(model: EncodecModel, codes: torch.Tensor) -> None:
-    """Zeroes the decoder's biases and rescales each convolution so its output has unit spread on ``codes``.
-
-    Args:
-        codes: real codes ``[K, B, T]`` of the model, as ``model.quantizer.decode`` takes them.
-    """
-    kinds = (torch.nn.Conv1d, torch.nn.ConvTranspose1d)
-    convs: list[Any] = [m for m in model.decoder.modules() if isinstance(m, kinds)]
-    for conv in convs:
-        if conv.bias is not None:
-            conv.bias.zero_()
-    factors: dict[int, float] = {}
-
-    def normalise(module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
-        # A bias-free convolution is linear: scaling its output now equals scaling its weight later.
-        spread = float(output.std())
-        factors[id(module)] = 1.0 / spread if spread > 0 else 1.0
-        return output * factors[id(module)]
-
-    handles = [conv.register_forward_hook(normalise) for conv in convs]
-    try:
-        model.decoder(model.quantizer.decode(codes))  # one pass, in forward order
-    finally:
-        for handle in handles:
-            handle.remove()
-    for conv in convs:
-        _scale_weight(conv, factors[id(conv)])
-
-
-def _scale_weight(conv: Any, factor: float) -> None:
-    """Multiplies a (possibly weight-normed) convolution's weight by ``factor``."""
-    parametrizations = getattr(conv, "parametrizations", None)
-    if parametrizations is not None and "weight" in parametrizations:
-        parametrizations.weight.original0.mul_(factor)  # weight norm: the gain g
-    else:
-        conv.weight.mul_(factor)
-
-
 def build_demo_codec(
     config: EncodecConfig | None = None,
     fit_audio: Sequence[np.ndarray] | None = None,
@@ -175,18 +121,10 @@ def build_demo_codec(
     fit_codebooks(model, batch, seed=seed)
     codes = model.quantizer.encode(model.encoder(batch), bandwidth=None)
     with torch.no_grad():
-        make_decoder_listen(model, codes)
+        make_decoder_listen(model.decoder, model.quantizer.decode(codes))
     return model
 
 
-def demo_codec_dir(cache_dir: str | Path | None = None) -> Path:
-    """Builds (once) and caches the demo codec in ``~/.cache/audiotok/demo-encodec-24khz``; returns its directory."""
-    root = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "audiotok"
-    directory = root / "demo-encodec-24khz"
-    if not (directory / "config.json").exists():
-        model = build_demo_codec()
-        model.config.update({"audiotok_note": DEMO_NOTE})
-        tmp = directory.with_name(directory.name + ".tmp")
-        model.save_pretrained(tmp)
-        tmp.replace(directory) if not directory.exists() else None
-    return directory
+def demo_dir(cache_dir: str | Path | None = None) -> Path:
+    """Builds (once) and caches the EnCodec demo codec in ``~/.cache/audiotok/demo-encodec-24khz``; its directory."""
+    return cached_demo_dir("demo-encodec-24khz", build_demo_codec, DEMO_NOTE, cache_dir)

@@ -1,4 +1,4 @@
-"""``Codec``: the one wrapper around ``transformers.EncodecModel``: loading, batched encode, decode.
+"""``EncodecCodec``: the EnCodec family (``transformers.EncodecModel``): 24 kHz causal, 48 kHz chunked.
 
 Batching contract (24 kHz and other unchunked, causal models): every clip is padded with zeros
 to a whole number of codec frames (``hop_length`` samples) before encoding, alone or in a batch.
@@ -14,14 +14,13 @@ Chunked models (48 kHz: 1 s chunks every 0.99 s, each normalised by its own RMS 
 at the level of chunks: every chunk of every clip is encoded on its own terms (its own samples, its
 own scale), chunks of identical length share a batch, and nothing is ever padded, so a clip's codes
 and scales are exactly those of encoding it alone. ``EncodecModel.encode`` on a padded batch would
-compute the shorter clips' last-chunk scale over the padding (DESIGN.md, fact 3).
+compute the shorter clips' last-chunk scale over the padding (docs/design.md).
 """
 
 from __future__ import annotations
 
 import functools
-import logging
-import os
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -30,20 +29,18 @@ import torch
 from transformers import EncodecModel
 from transformers.models.encodec.modeling_encodec import EncodecConv1d
 
-from .demo_codec import DEMO_MODEL_NAME, DEMO_NOTE, demo_codec_dir
-from .errors import AudioInputError, AudiotokError
-from .ids.codes import AudioCodes
+from ...config import CodecSpec
+from ...errors import AudiotokError
+from ...ids.codes import AudioCodes
+from ...ids.scales import whole_chunks
+from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
+from ..batching import by_codebook_count, length_batches, pad_codes, pad_right
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_BATCH_SECONDS = 64.0
-
-
-CodeInput = AudioCodes | np.ndarray | torch.Tensor
+DEFAULT_BANDWIDTH = 6.0
 
 
 class _Checked(NamedTuple):
-    """Validated codes as CPU tensors (see ``Codec._as_codes``)."""
+    """Validated codes as CPU tensors (see ``EncodecCodec._as_codes``)."""
 
     codes: torch.Tensor
     scales: torch.Tensor | None
@@ -54,94 +51,52 @@ class _Checked(NamedTuple):
         return int(self.codes.shape[-1])
 
 
-class CodecLoadError(AudiotokError, OSError):
-    """A codec checkpoint could not be loaded; the message says how to get one."""
+def codebooks_at(bandwidth: float, codebook_size: int, frame_rate: int) -> int:
+    """Codebooks EnCodec uses at ``bandwidth`` kbps (``EncodecResidualVectorQuantizer``'s rule)."""
+    return max(1, math.floor(bandwidth * 1000 / (math.log2(codebook_size) * frame_rate)))
 
 
-def default_device() -> torch.device:
-    """CUDA when present, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+class EncodecCodec(AudioCodec):
+    """EnCodec (24 kHz mono causal, 48 kHz stereo chunked) with exact batched encoding and trimmed decoding.
 
-
-def _load_model(name_or_path: str) -> EncodecModel:
-    try:
-        return EncodecModel.from_pretrained(name_or_path)
-    except (OSError, ValueError) as error:
-        where = "local directory" if os.path.isdir(name_or_path) else "hub id"
-        raise CodecLoadError(
-            f"could not load the EnCodec checkpoint {name_or_path!r} ({where}): {error}\n"
-            "Without internet access, download it on a connected machine "
-            f"(`hf download {name_or_path} --local-dir DIR`), copy DIR here and pass DIR as the model; "
-            f"or try the untrained demo codec with model '{DEMO_MODEL_NAME}' ({DEMO_NOTE})."
-        ) from error
-
-
-class Codec:
-    """An ``EncodecModel`` on a chosen device and dtype, with exact batched encoding and trimmed decoding.
-
-    Args:
-        model: the EnCodec model.
-        device: where it runs; CUDA when present by default.
-        dtype: float32 by default. bfloat16/float16 change codes (DESIGN.md fact 4): opt in knowingly.
-        name: the hub id or directory it came from (for messages and configs).
+    Its codebook counts are named by bandwidths (kbps): 24 kHz 1.5/3/6/12/24 kbps = 2/4/8/16/32
+    codebooks; 48 kHz 3/6/12/24 kbps = 2/4/8/16.
     """
 
-    def __init__(
-        self,
-        model: EncodecModel,
-        device: str | torch.device | None = None,
-        dtype: torch.dtype = torch.float32,
-        name: str = "",
-    ) -> None:
-        config = model.config
-        self.device = torch.device(device) if device is not None else default_device()
-        self.dtype = dtype
-        self.model: Any = model.to(self.device, dtype).eval()  # type: ignore[arg-type]
-        self.name = name or str(getattr(config, "_name_or_path", ""))
-        self.is_demo = bool(getattr(config, "audiotok_note", ""))
+    model_type = "encodec"
+    model_class = EncodecModel
+    can_stream = True
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | os.PathLike[str],
-        device: str | torch.device | None = None,
-        dtype: torch.dtype = torch.float32,
-    ) -> Codec:
-        """Loads a hub id or a local directory; ``"demo"`` builds (once) the untrained demo codec."""
-        name = str(name_or_path)
-        if name == DEMO_MODEL_NAME:
-            logger.warning("using the %s", DEMO_NOTE)
-            return cls(_load_model(str(demo_codec_dir())), device, dtype, name=DEMO_MODEL_NAME)
-        return cls(_load_model(name), device, dtype, name=name)
+    def describe(cls, model_config: Any) -> CodecSpec:
+        bandwidths = tuple(float(b) for b in model_config.target_bandwidths)
+        size, frame_rate = int(model_config.codebook_size), int(model_config.frame_rate)
+        counts = tuple(codebooks_at(b, size, frame_rate) for b in bandwidths)
+        default = min(bandwidths, key=lambda b: abs(b - DEFAULT_BANDWIDTH))
+        chunked = model_config.chunk_length is not None
+        hop = int(model_config.hop_length)
+        return CodecSpec(
+            family=cls.model_type,
+            sampling_rate=int(model_config.sampling_rate),
+            audio_channels=int(model_config.audio_channels),
+            frame_rate=int(model_config.sampling_rate) / hop,
+            codebook_size=size,
+            codebook_counts=counts,
+            default_num_codebooks=counts[bandwidths.index(default)],
+            bandwidths=bandwidths,
+            frames_per_chunk=-(-int(model_config.chunk_length) // hop) if chunked else 0,
+            chunk_stride=int(model_config.chunk_stride) if chunked else 0,
+        )
 
-    # -- properties read from the model's config ---------------------------------------------------------
-    @property
-    def config(self) -> Any:
-        return self.model.config
-
-    @property
-    def sampling_rate(self) -> int:
-        return int(self.config.sampling_rate)
-
-    @property
-    def channels(self) -> int:
-        return int(self.config.audio_channels)
-
+    # -- family details -----------------------------------------------------------------------------------
     @property
     def hop_length(self) -> int:
         return int(self.config.hop_length)
 
-    @property
-    def frame_rate(self) -> int:
-        return int(self.config.frame_rate)
-
-    @property
-    def codebook_size(self) -> int:
-        return int(self.config.codebook_size)
-
-    @property
-    def bandwidths(self) -> list[float]:
-        return [float(b) for b in self.config.target_bandwidths]
+    def bandwidth_for(self, num_codebooks: int) -> float:
+        """The bandwidth (kbps) ``EncodecModel.encode`` takes for ``num_codebooks`` codebooks."""
+        self.check_num_codebooks(num_codebooks)
+        return self.spec.bandwidths[self.spec.codebook_counts.index(num_codebooks)]
 
     @property
     def is_causal(self) -> bool:
@@ -171,10 +126,6 @@ class Codec:
         """Start sample of every chunk of a clip, as ``EncodecModel.encode`` cuts it."""
         return range(0, num_samples, self.chunk_stride or max(num_samples, 1))
 
-    def num_codebooks(self, bandwidth: float) -> int:
-        self._check_bandwidth(bandwidth)
-        return int(self.model.quantizer.get_num_quantizers_for_bandwidth(bandwidth))
-
     def num_frames(self, num_samples: int) -> int:
         """Frames of a clip: ceil(num_samples / hop_length), summed over the chunks of a chunked model."""
         return sum(self.chunk_frames(num_samples))
@@ -184,21 +135,22 @@ class Codec:
         lengths = [min(self.chunk_length or num_samples, num_samples - o) for o in self.chunk_offsets(num_samples)]
         return [-(-length // self.hop_length) for length in lengths]
 
-    def _check_bandwidth(self, bandwidth: float) -> None:
-        if float(bandwidth) not in self.bandwidths:
-            raise AudiotokError(
-                f"the codec doesn't support bandwidth {bandwidth} kbps; select one of {self.bandwidths}"
-            )
+    # -- streaming --------------------------------------------------------------------------------------------
+    def streaming_encoder(self, num_codebooks: int) -> Any:
+        from .streaming import streaming_encoder
+
+        return streaming_encoder(self, num_codebooks)
+
+    def streaming_decoder(self) -> Any:
+        from .streaming import streaming_decoder
+
+        return streaming_decoder(self)
 
     # -- encode --------------------------------------------------------------------------------------------
-    def encode(self, wave: np.ndarray | torch.Tensor, bandwidth: float) -> AudioCodes:
-        """One clip ``[C, L]`` at the codec's rate and channels -> its codes ``[K, T]`` (and chunk scales)."""
-        return self.encode_batch([wave], bandwidth)[0]
-
     def encode_batch(
         self,
         waves: Sequence[np.ndarray | torch.Tensor],
-        bandwidth: float,
+        num_codebooks: int,
         max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
     ) -> list[AudioCodes]:
         """Clips ``[C, L_i]`` -> codes ``[K, T_i]``, equal to encoding each clip alone (see the module docstring).
@@ -206,8 +158,8 @@ class Codec:
         Clips (chunks, for chunked models) are sorted by length and grouped so that a batch holds at
         most ``max_batch_seconds`` of padded audio (a lone longer clip forms its own batch).
         """
-        self._check_bandwidth(bandwidth)
-        tensors = [self._as_input(wave, index) for index, wave in enumerate(waves)]
+        bandwidth = self.bandwidth_for(num_codebooks)
+        tensors = [self.check_wave(wave, index) for index, wave in enumerate(waves)]
         if self.is_chunked:
             return self._encode_chunked(tensors, bandwidth, max_batch_seconds)
         codes: list[AudioCodes] = [AudioCodes(torch.zeros(0, 0, dtype=torch.int64))] * len(tensors)
@@ -226,7 +178,7 @@ class Codec:
         ]
         results: list[tuple[torch.Tensor, torch.Tensor]] = [(torch.zeros(0), torch.zeros(0))] * len(pieces)
         for batch in self._length_batches([p.shape[-1] for _, p in pieces], max_batch_seconds, pad_ok=False):
-            stacked = self._to_device(torch.stack([pieces[i][1] for i in batch]).to(self.dtype))
+            stacked = self.to_device(torch.stack([pieces[i][1] for i in batch]).to(self.dtype))
             with torch.inference_mode():
                 codes, scales = self.model._encode_frame(stacked, bandwidth)  # one chunk per row, never padded
             for row, i in enumerate(batch):
@@ -239,49 +191,22 @@ class Codec:
             out.append(AudioCodes(codes, torch.stack([s for _, s in mine]), frames))
         return out
 
-    def _as_input(self, wave: np.ndarray | torch.Tensor, index: int) -> torch.Tensor:
-        tensor = torch.as_tensor(wave)
-        if tensor.ndim != 2 or tensor.shape[0] != self.channels:
-            raise AudioInputError(
-                f"clip {index}: the codec takes [{self.channels}, samples] audio, got shape {tuple(tensor.shape)}; "
-                "load it with audiotok.audio.load_audio"
-            )
-        if tensor.shape[-1] == 0:
-            raise AudioInputError(f"clip {index} is empty (0 samples)")
-        if not torch.isfinite(tensor).all():
-            raise AudioInputError(f"clip {index} holds NaN or Inf samples")
-        return tensor
-
     def _length_batches(self, lengths: list[int], max_batch_seconds: float, pad_ok: bool) -> list[list[int]]:
         """Groups indices, sorted by length, into batches of at most ``max_batch_seconds`` of padded audio.
 
         Items of different lengths share a batch only where ``pad_ok`` and padding provably changes
         nothing (``_pads_are_invisible``); otherwise a batch holds items of one exact length.
         """
-        budget = max_batch_seconds * self.sampling_rate
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        batches: list[list[int]] = []
-        for index in order:
-            current = batches[-1] if batches else None
-            if current is not None:
-                shortest, length = lengths[current[0]], lengths[index]
-                padded = self.num_frames(length) * self.hop_length if pad_ok else length
-                fits = padded * (len(current) + 1) <= budget
-                if pad_ok:
-                    alike = self.num_frames(shortest) == self.num_frames(length) or self._pads_are_invisible(shortest)
-                else:
-                    alike = shortest == length
-                if fits and alike:
-                    current.append(index)
-                    continue
-            batches.append([index])
-        return batches
 
-    def _to_device(self, batch: torch.Tensor) -> torch.Tensor:
-        """Host -> device; pinned and non-blocking on CUDA so the copy overlaps queued work."""
-        if self.device.type != "cuda":
-            return batch
-        return batch.pin_memory().to(self.device, non_blocking=True)
+        def padded(length: int) -> int:
+            return self.num_frames(length) * self.hop_length if pad_ok else length
+
+        def can_share(shortest: int, length: int) -> bool:
+            if not pad_ok:
+                return shortest == length
+            return self.num_frames(shortest) == self.num_frames(length) or self._pads_are_invisible(shortest)
+
+        return length_batches(lengths, int(max_batch_seconds * self.sampling_rate), padded, can_share)
 
     def _pads_are_invisible(self, num_samples: int) -> bool:
         """Whether zeros after a clip (padded to whole frames) leave all its codes and audio unchanged.
@@ -312,29 +237,22 @@ class Codec:
     @torch.inference_mode()
     def _encode_padded(self, clips: list[torch.Tensor], bandwidth: float) -> list[torch.Tensor]:
         frames = [self.num_frames(clip.shape[-1]) for clip in clips]
-        batch = torch.zeros(len(clips), self.channels, max(frames) * self.hop_length, dtype=self.dtype)
-        for row, clip in zip(batch, clips):
-            row[:, : clip.shape[-1]] = clip
-        batch = self._to_device(batch)
+        batch = self.to_device(pad_right(clips, max(frames) * self.hop_length, self.dtype))
         codes = self.model.encode(batch, bandwidth=bandwidth).audio_codes[0].to("cpu", torch.int64)
         return [codes[i, :, :t].clone() for i, t in enumerate(frames)]
 
     # -- decode --------------------------------------------------------------------------------------------
-    def decode(self, codes: CodeInput, length: int | None = None) -> torch.Tensor:
-        """Codes ``[K', T]`` (any K' <= the codec's codebooks; 1 = first quantizer only) -> audio ``[C, L]``.
-
-        Chunked models need the chunk scales (pass the ``AudioCodes``). The audio is as long as the
-        frames cover (``T * hop_length`` unchunked), cut to ``length`` when given.
-        """
-        return self.decode_batch([codes], None if length is None else [length])[0]
-
     def decode_batch(
         self,
         codes: Sequence[CodeInput],
         lengths: Sequence[int] | None = None,
         max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
     ) -> list[torch.Tensor]:
-        """Decodes several clips' codes in length-sorted batches -> audio ``[C, L_i]``."""
+        """Codes ``[K', T]`` (1 = first quantizer only) -> audio ``[C, L]``, in length-sorted batches.
+
+        Chunked models need the chunk scales (pass the ``AudioCodes``). The audio is as long as the
+        frames cover (``T * hop_length`` unchunked), cut to ``lengths`` when given.
+        """
         items = [self._as_codes(c, i) for i, c in enumerate(codes)]
         if self.is_chunked:
             waves = self._decode_chunked(items, max_batch_seconds)
@@ -372,8 +290,7 @@ class Codec:
 
     def _code_batches(self, codes: list[torch.Tensor], max_batch_seconds: float, pad_ok: bool) -> Iterator[list[int]]:
         """Indices of code arrays ``[K', T]`` grouped for decoding: one K' per batch, then by length."""
-        for num_codebooks in sorted({c.shape[0] for c in codes}):
-            members = [i for i, c in enumerate(codes) if c.shape[0] == num_codebooks]
+        for members in by_codebook_count(codes):
             samples = [codes[i].shape[-1] * self.hop_length for i in members]
             for batch in self._length_batches(samples, max_batch_seconds, pad_ok=pad_ok):
                 yield [members[j] for j in batch]
@@ -383,29 +300,19 @@ class Codec:
         frames = [c.shape[-1] for c in codes]
         if max(frames) == 0:
             return [torch.zeros(self.channels, 0) for _ in codes]
-        batch = torch.zeros(len(codes), codes[0].shape[0], max(frames), dtype=torch.int64)
-        for row, clip_codes in zip(batch, codes):
-            row[:, : clip_codes.shape[-1]] = clip_codes
-        audio = self.model.decode(batch[None].to(self.device), [None]).audio_values
+        audio = self.model.decode(pad_codes(codes)[None].to(self.device), [None]).audio_values
         return [row[:, : t * self.hop_length].float().cpu() for row, t in zip(audio, frames)]
 
     def _as_codes(self, codes: CodeInput, index: int) -> _Checked:
-        item = codes if isinstance(codes, AudioCodes) else AudioCodes(torch.as_tensor(np.asarray(codes)))
-        tensor = torch.as_tensor(item.codes).to(torch.int64).cpu()
-        max_codebooks = len(self.model.quantizer.layers)
-        if tensor.ndim != 2 or not 1 <= tensor.shape[0] <= max_codebooks:
-            raise AudiotokError(
-                f"codes {index}: expected shape [codebooks (1..{max_codebooks}), frames], got {tuple(tensor.shape)}"
-            )
-        if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) >= self.codebook_size):
-            raise AudiotokError(f"codes {index}: values must lie in [0, {self.codebook_size})")
+        """Checked codes, with the chunk scales and chunk lengths a chunked model needs."""
+        item = codes if isinstance(codes, AudioCodes) else AudioCodes(codes)
+        tensor = self.check_codes(item, index)
         scales = None if item.scales is None else torch.as_tensor(item.scales, dtype=torch.float32).flatten().cpu()
         if not self.is_chunked:
             return _Checked(tensor, None, None)
         chunk_frames = item.chunk_frames
-        if chunk_frames is None:  # default: whole chunks, the last one partial
-            full, rest = divmod(tensor.shape[-1], self.frames_per_chunk)
-            chunk_frames = torch.tensor([self.frames_per_chunk] * full + ([rest] if rest else []))
+        if chunk_frames is None:
+            chunk_frames = whole_chunks(tensor.shape[-1], self.frames_per_chunk)
         chunk_frames = torch.as_tensor(chunk_frames, dtype=torch.int64).flatten().cpu()
         if scales is None or len(scales) != len(chunk_frames) or int(chunk_frames.sum()) != tensor.shape[-1]:
             got = "no scales" if scales is None else f"{len(scales)} scales"

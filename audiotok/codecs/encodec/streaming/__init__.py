@@ -1,4 +1,4 @@
-"""Streaming tokenization and detokenization: audio in as it arrives, codes out frame by frame, and back.
+"""EnCodec streaming: the model's own submodules run on new samples plus the context they carry.
 
 The naive way to stream, cutting the audio into independent segments and encoding each with a fresh
 model call, loses every convolution's left context and the LSTM's state at each cut, so codes near
@@ -17,14 +17,13 @@ on the new samples plus exactly the context they need, carried from the previous
 * the LSTM carries its ``(h, c)`` state; a resnet block aligns its block path (delayed by the
   reflection above) with its shortcut path.
 
-So ``StreamingEncoder`` emits the same codes as ``Codec.encode`` of the whole clip (which zero-pads
-the clip to whole frames, as ``flush()`` does), and ``StreamingDecoder`` the same samples as
-``Codec.decode``, both up to float rounding: kernels round differently on inputs of different lengths
-(~1e-7), which can flip a code whose two nearest codewords are equally near (a near-tie; the offline
-codec flips them too between a clip and its prefix). The encoder runs the model on whole frames only
-(no frame completes before its last sample). Stages read the (weight-normed) weights once, when the
-stream is created or reset. Measured equality, tolerance, latency and cost: README "Streaming" and
-docs/BENCHMARKS.md.
+So ``StreamingEncoder`` emits the same codes as ``EncodecCodec.encode`` of the whole clip (which
+zero-pads the clip to whole frames, as ``flush()`` does), and ``StreamingDecoder`` the same samples as
+``EncodecCodec.decode``, both up to float rounding: kernels round differently on inputs of different
+lengths (~1e-7), which can flip a code whose two nearest codewords are equally near (a near-tie; the
+offline codec flips them too between a clip and its prefix). The encoder runs the model on whole
+frames only (no frame completes before its last sample). Stages read the (weight-normed) weights
+once, when the stream is created or reset.
 
 Latency of the 24 kHz architecture: the frame-rate convolutions (kernel 7) pad by reflecting frames
 1..6, so the first codes come out once 7 frames (2240 samples, 93 ms) are in, then one frame per 320
@@ -41,16 +40,12 @@ from __future__ import annotations
 
 from .causal import StreamingDecoder, StreamingEncoder
 from .chunked import ChunkedStreamingDecoder, ChunkedStreamingEncoder, streaming_decoder, streaming_encoder
-from .ids import STREAMABLE_LAYOUTS, decode_stream, encode_stream
 
 __all__ = [
-    "STREAMABLE_LAYOUTS",
     "ChunkedStreamingDecoder",
     "ChunkedStreamingEncoder",
     "StreamingDecoder",
     "StreamingEncoder",
-    "decode_stream",
-    "encode_stream",
     "streaming_decoder",
     "streaming_encoder",
 ]

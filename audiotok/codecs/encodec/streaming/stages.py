@@ -17,8 +17,8 @@ from transformers.models.encodec.modeling_encodec import (
     EncodecResnetBlock,
 )
 
-from ..codec import Codec
-from ..errors import AudioInputError, AudiotokError
+from ....errors import AudioInputError, AudiotokError
+from ..codec import EncodecCodec
 
 Samples = np.ndarray | torch.Tensor
 
@@ -230,7 +230,7 @@ def _stage(module: nn.Module) -> _Stage:
     raise ValueError(f"cannot stream a {type(module).__name__} (unknown EnCodec submodule)")
 
 
-def _check_streamable(codec: Codec) -> None:
+def _check_streamable(codec: EncodecCodec) -> None:
     config = codec.config
     if codec.is_chunked:
         raise ValueError(
@@ -267,7 +267,7 @@ def _as_samples(samples: Samples, channels: int, what: str) -> torch.Tensor:
 class _Stream:
     """Shared bookkeeping: the codec, a closed flag, and the error for pushing after ``flush``."""
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: EncodecCodec) -> None:
         self.codec = codec
         self._closed = False
 

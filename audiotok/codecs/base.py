@@ -1,0 +1,206 @@
+"""``AudioCodec``: the one interface every codec family implements, and what all families share.
+
+A family is one folder under ``audiotok/codecs/`` holding a subclass of ``AudioCodec`` around its
+transformers model, plus one line in ``registry.FAMILIES``. Everything a family knows of itself
+(EnCodec's bandwidths and chunk scales, a model's private methods, its batching rule) stays in its
+folder; callers see rates, codebook counts and batched encode/decode only.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..config import CodecSpec
+from ..errors import AudioInputError, AudiotokError
+from ..ids.codes import AudioCodes
+
+DEFAULT_MAX_BATCH_SECONDS = 64.0
+
+CodeInput = AudioCodes | np.ndarray | torch.Tensor
+
+
+class CodecLoadError(AudiotokError, OSError):
+    """A codec checkpoint could not be loaded; the message says how to get one."""
+
+
+class StreamingNotSupportedError(AudiotokError):
+    """The codec family cannot encode or decode incrementally."""
+
+
+class AudioCodec(abc.ABC):
+    """A codec family's model on a device and dtype, with exact batched encoding and trimmed decoding.
+
+    Subclasses set ``model_type`` and ``model_class`` and implement ``describe``, ``num_frames``,
+    ``encode_batch`` and ``decode_batch`` (and, if the family can stream, ``streaming_encoder`` and
+    ``streaming_decoder``).
+
+    Args:
+        model: the transformers model.
+        device: where it runs; CUDA when present by default.
+        dtype: float32 by default. Half precision changes codes: opt in knowingly.
+        name: the hub id or directory it came from (for messages and configs).
+    """
+
+    model_type: ClassVar[str]
+    model_class: ClassVar[type]
+    can_stream: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        model: Any,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype = torch.float32,
+        name: str = "",
+    ) -> None:
+        self.device = torch.device(device) if device is not None else default_device()
+        self.dtype = dtype
+        self.model: Any = model.to(self.device, dtype).eval()
+        self.name = name or str(getattr(model.config, "_name_or_path", ""))
+        self.is_demo = bool(getattr(model.config, "audiotok_note", ""))
+
+    # -- description ------------------------------------------------------------------------------------
+    @classmethod
+    @abc.abstractmethod
+    def describe(cls, model_config: Any) -> CodecSpec:
+        """The codec's spec, from its transformers config alone (no weights needed)."""
+
+    @functools.cached_property
+    def spec(self) -> CodecSpec:
+        return self.describe(self.model.config)
+
+    @property
+    def config(self) -> Any:
+        """The transformers config of the model."""
+        return self.model.config
+
+    @property
+    def sampling_rate(self) -> int:
+        return self.spec.sampling_rate
+
+    @property
+    def channels(self) -> int:
+        return self.spec.audio_channels
+
+    @property
+    def frame_rate(self) -> float:
+        return self.spec.frame_rate
+
+    @property
+    def codebook_size(self) -> int:
+        return self.spec.codebook_size
+
+    @property
+    def codebook_counts(self) -> tuple[int, ...]:
+        return self.spec.codebook_counts
+
+    @property
+    def max_codebooks(self) -> int:
+        return max(self.spec.codebook_counts)
+
+    @abc.abstractmethod
+    def num_frames(self, num_samples: int) -> int:
+        """Frames the codec gives a clip of ``num_samples`` samples."""
+
+    # -- encode and decode ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def encode_batch(
+        self,
+        waves: Sequence[np.ndarray | torch.Tensor],
+        num_codebooks: int,
+        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
+    ) -> list[AudioCodes]:
+        """Clips ``[C, L_i]`` at the codec's rate -> codes ``[num_codebooks, T_i]`` each, equal to encoding each
+        clip alone up to float near-ties; a batch holds at most ``max_batch_seconds`` of (padded) audio."""
+
+    @abc.abstractmethod
+    def decode_batch(
+        self,
+        codes: Sequence[CodeInput],
+        lengths: Sequence[int] | None = None,
+        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
+    ) -> list[torch.Tensor]:
+        """Codes ``[K', T_i]`` (any supported K' up to the maximum) -> audio ``[C, L_i]`` float32 on the CPU,
+        cut to ``lengths`` when given."""
+
+    def encode(self, wave: np.ndarray | torch.Tensor, num_codebooks: int) -> AudioCodes:
+        """One clip ``[C, L]`` -> its codes ``[num_codebooks, T]``."""
+        return self.encode_batch([wave], num_codebooks)[0]
+
+    def decode(self, codes: CodeInput, length: int | None = None) -> torch.Tensor:
+        """One clip's codes -> audio ``[C, L]``, cut to ``length`` samples when given."""
+        return self.decode_batch([codes], None if length is None else [length])[0]
+
+    # -- streaming (families that can stream override these) -------------------------------------------------
+    def streaming_encoder(self, num_codebooks: int) -> Any:
+        """An encoder taking audio as it arrives (``push(samples) -> AudioCodes``, ``flush()``)."""
+        raise StreamingNotSupportedError(self._no_streaming())
+
+    def streaming_decoder(self) -> Any:
+        """A decoder taking codes as they arrive (``push(codes) -> samples``, ``flush()``)."""
+        raise StreamingNotSupportedError(self._no_streaming())
+
+    def _no_streaming(self) -> str:
+        return (
+            f"the {self.model_type} codec cannot stream: its encoder and decoder see future samples (non-causal), "
+            "so codes of a prefix change as more audio arrives; encode whole clips instead"
+        )
+
+    # -- saving ----------------------------------------------------------------------------------------------
+    def save_pretrained(self, directory: Any) -> None:
+        """Writes the model's weights and ``config.json`` (``from_pretrained`` of the directory loads it back)."""
+        self.model.save_pretrained(directory)
+
+    # -- checks every family shares ---------------------------------------------------------------------
+    def check_wave(self, wave: np.ndarray | torch.Tensor, index: int) -> torch.Tensor:
+        """A clip as a ``[C, L]`` tensor, or a clear error (wrong shape, empty, NaN/Inf)."""
+        tensor = torch.as_tensor(wave)
+        if tensor.ndim != 2 or tensor.shape[0] != self.channels:
+            raise AudioInputError(
+                f"clip {index}: the codec takes [{self.channels}, samples] audio, got shape {tuple(tensor.shape)}; "
+                "load it with audiotok.audio.load_audio"
+            )
+        if tensor.shape[-1] == 0:
+            raise AudioInputError(f"clip {index} is empty (0 samples)")
+        if not torch.isfinite(tensor).all():
+            raise AudioInputError(f"clip {index} holds NaN or Inf samples")
+        return tensor
+
+    def check_num_codebooks(self, num_codebooks: int) -> None:
+        if num_codebooks not in self.codebook_counts:
+            raise AudiotokError(
+                f"the {self.model_type} codec cannot encode with {num_codebooks} codebooks; "
+                f"select one of {list(self.codebook_counts)}"
+            )
+
+    def check_codes(self, codes: CodeInput, index: int) -> torch.Tensor:
+        """A clip's codes as an int64 ``[K', T]`` CPU tensor with 1 <= K' <= max_codebooks, values in range."""
+        array = codes.codes if isinstance(codes, AudioCodes) else codes
+        tensor = torch.as_tensor(np.asarray(array) if not isinstance(array, torch.Tensor) else array)
+        tensor = tensor.to(torch.int64).cpu()
+        if tensor.ndim != 2 or not 1 <= tensor.shape[0] <= self.max_codebooks:
+            shape = tuple(tensor.shape)
+            expected = f"[codebooks (1..{self.max_codebooks}), frames]"
+            raise AudiotokError(f"codes {index}: expected shape {expected}, got {shape}")
+        if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) >= self.codebook_size):
+            raise AudiotokError(f"codes {index}: values must lie in [0, {self.codebook_size})")
+        return tensor
+
+    def to_device(self, batch: torch.Tensor) -> torch.Tensor:
+        """Host -> device; pinned and non-blocking on CUDA so the copy overlaps queued work."""
+        if self.device.type != "cuda":
+            return batch
+        return batch.pin_memory().to(self.device, non_blocking=True)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, device={self.device}, dtype={self.dtype})"
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
