@@ -7,19 +7,29 @@ rank takes a contiguous share of the rows (``datasets.distributed.split_dataset_
 writes its own shards and ``manifest-rank{r}.json``; rank 0 merges the manifests into
 ``manifest.json`` once all ranks are done (or run ``audiotok preprocess --merge-only OUT``).
 
+The run file records the settings and what identifies the input (row count, a hash of the keys); a
+resumed run with other settings or a changed source is refused, since its blocks would no longer be the
+same rows.
+
 Audio is decoded and resampled in DataLoader worker processes (numpy/soundfile/librosa only: a worker
-never touches CUDA; with a CUDA device they are spawned, not forked), while the main process owns the
-codec and encodes length-bucketed batches of at most ``batch_seconds`` of audio (``Codec.encode_batch``).
+never touches CUDA; with a CUDA device they are spawned, not forked; a worker dies with its parent),
+while the main process owns the codec and encodes length-bucketed batches of at most ``batch_seconds``
+of audio (``Codec.encode_batch``). The job reports through a ``progress`` callback; the command line
+below turns that into a tqdm bar on a terminal and periodic lines in a log file.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +39,6 @@ import numpy as np
 import torch
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from .config import CONFIG_NAME, DEFAULT_CODEC
 from .errors import AudiotokError
@@ -98,9 +107,55 @@ def _single(batch: list[DecodedRow]) -> DecodedRow:
     return batch[0]
 
 
-def run(options: Options, rank: RankInfo | None = None) -> dict[str, Any]:
-    """Runs (or resumes) this rank's share of the job; returns this rank's manifest."""
+@dataclass
+class Progress:
+    """Where one rank's run stands: handed to ``run``'s callback at the start, after every shard and at the end.
+
+    ``*_before`` count the shards (and their rows) an earlier run of the job already wrote; the other
+    counts are this run's.
+    """
+
+    rank: int
+    shards: int
+    shards_before: int
+    rows: int
+    rows_before: int
+    event: str = "start"
+    rows_done: int = 0
+    encoded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    audio_seconds: float = 0.0
+    seconds: float = 0.0
+    waiting: float = 0.0
+
+    def add(self, records: list[dict[str, Any]], elapsed: float) -> None:
+        for record in records:
+            if record["error"] is not None:
+                self.failed += 1
+            elif record["skipped"] is not None:
+                self.skipped += 1
+            else:
+                self.encoded += 1
+                self.audio_seconds += record["duration"]
+        self.rows_done += len(records)
+        self.seconds = elapsed
+
+    def wait_share(self) -> float:
+        return self.waiting / self.seconds if self.seconds else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Runs (or resumes) this rank's share of the job; returns this rank's manifest.
+
+    ``progress`` (if given) is called with a ``Progress`` at the start, after every shard written and at
+    the end; the job itself prints nothing.
+    """
     rank = rank or RankInfo.from_env()
+    report = progress or (lambda state: None)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     changes: dict[str, Any] = {
@@ -109,9 +164,6 @@ def run(options: Options, rank: RankInfo | None = None) -> dict[str, Any]:
     if options.vocab_offset is not None:
         changes["vocab_offset"] = options.vocab_offset
     tokenizer = AudioTokenizer.from_pretrained(options.model, device=options.device, **changes)
-    _check_run_file(out, options, rank)
-    if rank.rank == 0:
-        tokenizer.config.save_pretrained(out)
 
     rows = open_source(
         options.source, config_name=options.config_name, split=options.split, audio_column=options.audio_column
@@ -121,13 +173,23 @@ def run(options: Options, rank: RankInfo | None = None) -> dict[str, Any]:
     missing = [c for c in options.keep_columns if c not in rows.column_names]
     if missing:
         raise AudiotokError(f"--keep-columns {missing} not in the source; its columns are {rows.column_names}")
+    _check_run_file(out, options, rank, source_identity(rows))
+    if rank.rank == 0:
+        tokenizer.config.save_pretrained(out)
     mine = split_dataset_by_node(rows, rank=rank.rank, world_size=rank.world_size)
     blocks = [
         range(start, min(start + options.shard_size, len(mine))) for start in range(0, len(mine), options.shard_size)
     ]
     todo = [(b, block) for b, block in enumerate(blocks) if not _shard_path(out, rank, b).exists()]
+    state = Progress(
+        rank=rank.rank,
+        shards=len(blocks),
+        shards_before=len(blocks) - len(todo),
+        rows=len(mine),
+        rows_before=len(mine) - sum(len(block) for _, block in todo),
+    )
+    report(state)
 
-    manifest_counts = _Counts()
     decode_args = {
         "sampling_rate": tokenizer.codec.sampling_rate,
         "channels": tokenizer.codec.channels,
@@ -137,25 +199,17 @@ def run(options: Options, rank: RankInfo | None = None) -> dict[str, Any]:
     }
     use_cuda = tokenizer.codec.device.type == "cuda"
     started = time.perf_counter()
-    with tqdm(
-        total=sum(len(b) for _, b in todo), unit="clip", desc=f"rank {rank.rank}", disable=None, dynamic_ncols=True
-    ) as bar:
-        decoded_blocks = _decoded_blocks(mine, todo, options.num_workers, use_cuda, decode_args, manifest_counts)
-        for b, decoded in decoded_blocks:
-            records = _encode_block(tokenizer, decoded, options)
-            write_shard(_shard_path(out, rank, b), records)
-            manifest_counts.add(records, time.perf_counter() - started)
-            bar.update(len(decoded))
-            hours = manifest_counts.audio_seconds / 3600
-            bar.set_postfix(
-                audio_h=f"{hours:.3f}",
-                h_per_s=f"{hours / max(manifest_counts.seconds, 1e-9):.4f}",
-                failed=manifest_counts.failed,
-                wait=f"{manifest_counts.wait_share():.0%}",
-            )
+    state.event = "shard"
+    for b, decoded in _decoded_blocks(mine, todo, options.num_workers, use_cuda, decode_args, state):
+        records = _encode_block(tokenizer, decoded, options)
+        write_shard(_shard_path(out, rank, b), records)
+        state.add(records, time.perf_counter() - started)
+        report(state)
 
-    manifest = _rank_manifest(out, rank, len(mine), len(blocks), manifest_counts)
+    manifest = _rank_manifest(out, rank, len(mine), len(blocks), state)
     _finish(out, rank)
+    state.event = "end"
+    report(state)
     return manifest
 
 
@@ -163,42 +217,62 @@ def _shard_path(out: Path, rank: RankInfo, block: int) -> Path:
     return out / f"rank{rank.rank:03d}-shard{block:06d}.parquet"
 
 
-def _check_run_file(out: Path, options: Options, rank: RankInfo) -> None:
-    """Refuses to resume with different settings (shards would mix two jobs)."""
+def source_identity(rows: datasets.Dataset) -> dict[str, Any]:
+    """What a resumed run checks the input against: the row count and a SHA-256 of the keys in order."""
+    digest = hashlib.sha256()
+    keys = rows.select_columns(["key"])  # never reads the audio column
+    for start in range(0, len(keys), 65536):
+        for key in keys[start : start + 65536]["key"]:
+            digest.update(str(key).encode() + b"\0")
+    return {"source_rows": len(rows), "source_keys_sha256": digest.hexdigest()}
+
+
+def _check_run_file(out: Path, options: Options, rank: RankInfo, source: dict[str, Any]) -> None:
+    """Refuses to resume with other settings or another input: shards would mix two jobs, or rows would be lost."""
     path = out / RUN_FILE
-    wanted = {**options.fingerprint(), "world_size": rank.world_size}
+    wanted = {**options.fingerprint(), "world_size": rank.world_size, **source}
     if path.exists():
         recorded = json.loads(path.read_text())
-        if recorded != wanted:
-            changed = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+        changed = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+        settings = [k for k in changed if k not in source]
+        if settings:
             raise AudiotokError(
-                f"{out} holds a job run with other settings ({', '.join(changed)} differ); rerun with the same "
+                f"{out} holds a job run with other settings ({', '.join(settings)} differ); rerun with the same "
                 "arguments to resume, or choose a new --out"
+            )
+        if changed:
+            before, now = recorded.get("source_rows"), source["source_rows"]
+            what = f"{before} rows then, {now} now" if before != now else f"the same {now} rows, but other keys"
+            if "source_rows" not in recorded:
+                what = f"{RUN_FILE} does not record which source it was"
+            raise AudiotokError(
+                f"the source changed since the job in {out} started ({what}): the shards written would no longer "
+                "match its rows; restore the source as it was to resume, or start over with a new --out"
             )
     elif rank.rank == 0:
         path.write_text(json.dumps(wanted, indent=2))
 
 
-class _Counts:
-    """Running totals of one rank."""
+def _exit_with_parent(parent: int, worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: the worker is killed when the job's process dies, even by SIGKILL.
 
-    def __init__(self) -> None:
-        self.encoded = self.failed = 0
-        self.audio_seconds = self.seconds = self.waiting = 0.0
-        self.failures: list[dict[str, str]] = []
+    Without it a killed job leaves its workers blocked on a full pipe, each holding its memory, forever.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
 
-    def add(self, records: list[dict[str, Any]], elapsed: float) -> None:
-        for record in records:
-            if record["error"] is None:
-                self.encoded += 1
-                self.audio_seconds += record["duration"]
-            else:
-                self.failed += 1
-                self.failures.append({"key": record["key"], "error": record["error"]})
-        self.seconds = elapsed
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="audiotok-parent-watch").start()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
 
-    def wait_share(self) -> float:
-        return self.waiting / self.seconds if self.seconds else 0.0
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _decoded_blocks(
@@ -207,11 +281,11 @@ def _decoded_blocks(
     num_workers: int,
     use_cuda: bool,
     decode_args: dict[str, Any],
-    counts: _Counts,
+    state: Progress,
 ) -> Iterator[tuple[int, list[DecodedRow]]]:
     """Yields each unfinished block's decoded rows, decoded ahead by one DataLoader's worker processes.
 
-    The workers keep decoding the next rows while the caller encodes, so ``counts.waiting`` (time spent
+    The workers keep decoding the next rows while the caller encodes, so ``state.waiting`` (time spent
     blocked on the loader) is the share of the run the encoder starved for data.
     """
     indices = [i for _, block in todo for i in block]
@@ -224,6 +298,7 @@ def _decoded_blocks(
         num_workers=num_workers,
         multiprocessing_context=("spawn" if use_cuda else None) if num_workers else None,
         prefetch_factor=8 if num_workers else None,
+        worker_init_fn=functools.partial(_exit_with_parent, os.getpid()) if num_workers else None,
     )
     stream = iter(loader)
     for b, block in todo:
@@ -231,7 +306,7 @@ def _decoded_blocks(
         for _ in block:
             waited = time.perf_counter()
             decoded.append(next(stream))
-            counts.waiting += time.perf_counter() - waited
+            state.waiting += time.perf_counter() - waited
         yield b, decoded
 
 
@@ -245,6 +320,7 @@ def _encode_block(tokenizer: AudioTokenizer, decoded: list[DecodedRow], options:
         record: dict[str, Any] = {
             "key": row.key,
             "error": row.error,
+            "skipped": row.skipped,
             "duration": None,
             "num_frames": None,
             "codes": None,
@@ -268,35 +344,44 @@ def _encode_block(tokenizer: AudioTokenizer, decoded: list[DecodedRow], options:
     return records
 
 
-def _rank_manifest(out: Path, rank: RankInfo, rows: int, blocks: int, counts: _Counts) -> dict[str, Any]:
+def _rank_manifest(out: Path, rank: RankInfo, rows: int, blocks: int, state: Progress) -> dict[str, Any]:
     """Writes manifest-rank{r}.json from the shards on disk (so it is right after a resume too)."""
     import pyarrow.parquet as pq
 
-    encoded = failed = 0
+    encoded = 0
     seconds = 0.0
-    failures = []
+    failures, skips = [], []
     for b in range(blocks):
-        table = pq.read_table(_shard_path(out, rank, b), columns=["key", "error", "duration"]).to_pylist()
-        for record in table:
-            if record["error"] is None:
+        path = _shard_path(out, rank, b)
+        columns = [c for c in ("key", "error", "skipped", "duration") if c in pq.read_schema(path).names]
+        for record in pq.read_table(path, columns=columns).to_pylist():
+            if record["error"] is not None:
+                failures.append({"key": record["key"], "error": record["error"]})
+            elif record.get("skipped") is not None:
+                skips.append({"key": record["key"], "reason": record["skipped"]})
+            else:
                 encoded += 1
                 seconds += record["duration"]
-            else:
-                failed += 1
-                failures.append({"key": record["key"], "error": record["error"]})
     manifest = {
         "rank": rank.rank,
         "world_size": rank.world_size,
         "rows": rows,
         "shards": blocks,
         "encoded": encoded,
-        "failed": failed,
+        "failed": len(failures),
+        "skipped": len(skips),
         "audio_hours": seconds / 3600,
         "failures": failures,
+        "skips": skips,
         "this_run": {
-            "seconds": counts.seconds,
-            "audio_hours": counts.audio_seconds / 3600,
-            "data_wait_share": counts.wait_share(),
+            "shards": blocks - state.shards_before,
+            "rows": state.rows_done,
+            "encoded": state.encoded,
+            "failed": state.failed,
+            "skipped": state.skipped,
+            "seconds": state.seconds,
+            "audio_hours": state.audio_seconds / 3600,
+            "data_wait_share": state.wait_share(),
         },
     }
     (out / f"manifest-rank{rank.rank:03d}.json").write_text(json.dumps(manifest, indent=2))
@@ -304,7 +389,10 @@ def _rank_manifest(out: Path, rank: RankInfo, rows: int, blocks: int, counts: _C
 
 
 def merge_manifests(out: str | os.PathLike[str]) -> dict[str, Any]:
-    """Joins every rank's manifest into ``manifest.json``; fails if a rank is missing."""
+    """Joins every rank's manifest into ``manifest.json``; fails if a rank is missing.
+
+    ``this_run`` sums what each rank's latest run did (zero everywhere when a finished job was rerun).
+    """
     out = Path(out)
     parts = [json.loads(p.read_text()) for p in sorted(out.glob("manifest-rank*.json"))]
     if not parts:
@@ -314,14 +402,21 @@ def merge_manifests(out: str | os.PathLike[str]) -> dict[str, Any]:
         raise AudiotokError(
             f"{out}: manifests of ranks {sorted(p['rank'] for p in parts)} of {world}; a rank is unfinished"
         )
+    runs = [p.get("this_run", {}) for p in parts]
     merged = {
         "world_size": world,
         "rows": sum(p["rows"] for p in parts),
         "shards": sum(p["shards"] for p in parts),
         "encoded": sum(p["encoded"] for p in parts),
         "failed": sum(p["failed"] for p in parts),
+        "skipped": sum(p.get("skipped", 0) for p in parts),
         "audio_hours": sum(p["audio_hours"] for p in parts),
         "failures": [f for p in parts for f in p["failures"]],
+        "skips": [s for p in parts for s in p.get("skips", [])],
+        "this_run": {
+            name: sum(r.get(name, 0) for r in runs)
+            for name in ("shards", "rows", "encoded", "failed", "skipped", "audio_hours")
+        },
         "config": CONFIG_NAME,
     }
     (out / "manifest.json").write_text(json.dumps(merged, indent=2))
@@ -368,6 +463,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-workers", type=int, default=2, help="audio decoding processes")
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda:LOCAL_RANK when present)")
     parser.add_argument("--limit", type=int, help="process only the first N rows")
+    parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal (a log file), print a progress line this often (default 30)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
@@ -389,21 +491,113 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    """Runs the job and prints its progress and summary; exit 0 (all encoded or skipped by a filter),
+    1 (some clips failed; the rest are written) or 2 (fatal error, one line on stderr)."""
     try:
         if getattr(args, "merge_only", False):
             merged = merge_manifests(args.out)
         else:
-            manifest = run(options_from_args(args))
+            with _ProgressPrinter(getattr(args, "progress_every", 30.0)) as printer:
+                manifest = run(options_from_args(args), progress=printer)
             if manifest["rank"] != 0:
-                return 0
+                return 1 if manifest["failed"] else 0
             merged = json.loads((Path(args.out) / "manifest.json").read_text())
     except (AudiotokError, OSError) as error:
-        print(f"preprocess: error: {error}", file=sys.stderr)
+        print(f"audiotok: error: {error}", file=sys.stderr)
         return 2
-    print(
+    for line in summary_lines(merged, args.out):
+        print(line)
+    return 1 if merged["failed"] else 0
+
+
+def summary_lines(merged: dict[str, Any], out: str) -> list[str]:
+    """The end-of-job report: what this run did, then what the output holds in all."""
+    total = (
         f"{merged['encoded']} clips encoded ({merged['audio_hours']:.3f} h of audio), {merged['failed']} failed, "
-        f"{merged['shards']} shards in {args.out}"
+        f"{merged.get('skipped', 0)} skipped, {merged['shards']} shards in {out}"
     )
-    for failure in merged["failures"][:10]:
-        print(f"  failed: {failure['key']}: {failure['error']}")
-    return 0
+    this_run = merged.get("this_run")
+    if this_run is None:
+        lines = [total]
+    elif this_run["shards"] == 0:
+        lines = [f"already complete: this run encoded nothing; the output holds {total}"]
+    else:
+        lines = [
+            f"this run: {this_run['shards']} shards, {this_run['encoded']} clips encoded "
+            f"({this_run['audio_hours']:.3f} h of audio), {this_run['failed']} failed, {this_run['skipped']} skipped",
+            f"in total: {total}",
+        ]
+    lines += [f"  failed: {f['key']}: {f['error']}" for f in merged["failures"][:10]]
+    lines += [f"  skipped: {s['key']}: {s['reason']}" for s in merged.get("skips", [])[:10]]
+    return lines
+
+
+class _ProgressPrinter:
+    """Turns the job's ``Progress`` reports into a tqdm bar on a terminal, or lines every few seconds in a log."""
+
+    def __init__(self, every: float, stream: Any = None) -> None:
+        self.every, self.stream = every, stream or sys.stderr
+        self.bar: Any = None
+        self.last = 0.0
+        self.printed = 0
+
+    def __enter__(self) -> _ProgressPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def __call__(self, state: Progress) -> None:
+        if state.event == "start":
+            self._start(state)
+        elif self.bar is not None:
+            self.bar.update(state.rows_done - self.bar.n)
+            self.bar.set_postfix(**self._figures(state))
+        elif state.event == "end":
+            if state.rows_done != self.printed:  # the final figures, unless the last line showed them
+                self._line(state)
+        elif time.monotonic() - self.last >= self.every:
+            self._line(state)
+
+    def _start(self, state: Progress) -> None:
+        name = f"rank {state.rank}"
+        if state.shards and state.shards_before == state.shards:
+            self._print(f"{name}: already complete: all {state.shards} shards ({state.rows} rows) were written before")
+            return
+        if state.shards_before:
+            self._print(
+                f"{name}: resuming: {state.shards_before} of {state.shards} shards already done "
+                f"({state.rows_before} of {state.rows} rows); {state.rows - state.rows_before} rows to go"
+            )
+        else:
+            self._print(f"{name}: {state.rows} rows in {state.shards} shards")
+        self.last = time.monotonic()
+        if self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=state.rows - state.rows_before, unit="clip", desc=name, file=self.stream)
+
+    def _line(self, state: Progress) -> None:
+        done = state.rows_before + state.rows_done
+        hours = state.audio_seconds / 3600
+        self._print(
+            f"rank {state.rank}: {done}/{state.rows} rows ({done / max(state.rows, 1):.0%}); this run: "
+            f"{state.encoded} encoded, {hours:.3f} h of audio at {hours / max(state.seconds, 1e-9):.4f} h/s, "
+            f"{state.failed} failed, {state.skipped} skipped, waited for data {state.wait_share():.0%} of the time"
+        )
+        self.last, self.printed = time.monotonic(), state.rows_done
+
+    @staticmethod
+    def _figures(state: Progress) -> dict[str, str]:
+        hours = state.audio_seconds / 3600
+        return {
+            "audio_h": f"{hours:.3f}",
+            "h_per_s": f"{hours / max(state.seconds, 1e-9):.4f}",
+            "failed": str(state.failed),
+            "skipped": str(state.skipped),
+            "wait": f"{state.wait_share():.0%}",
+        }
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)

@@ -1,10 +1,11 @@
 """Token shards on disk: atomic Parquet writes, and reading them back as training data.
 
-A shard is a Parquet file of clips with columns ``key``, ``error`` (null for encoded clips),
-``duration`` (s), ``num_frames``, ``codes`` (``list<list<uint16>>``, K x T), ``scales`` and
-``chunk_frames`` (48 kHz only), optionally ``ids`` (int32 LM ids in the layout the job was run
-with) and the input columns the user kept. Codes, not ids, are the record: any layout, offset or
-lower bandwidth (fewer codebooks) can be chosen when the shards are read.
+A shard is a Parquet file of clips with columns ``key``, ``error`` (null unless the clip failed),
+``skipped`` (null unless a duration filter left the clip out: the reason), ``duration`` (s),
+``num_frames``, ``codes`` (``list<list<uint16>>``, K x T), ``scales`` and ``chunk_frames`` (48 kHz
+only), optionally ``ids`` (int32 LM ids in the layout the job was run with) and the input columns
+the user kept. Codes, not ids, are the record: any layout, offset or lower bandwidth (fewer
+codebooks) can be chosen when the shards are read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import datasets
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .config import CONFIG_NAME, TokenizerConfig
@@ -24,6 +26,7 @@ from .errors import ConfigError
 from .ids.codes import AudioCodes
 
 SHARD_GLOB = "rank*-shard*.parquet"
+STORAGE_COLUMNS = ("error", "skipped", "duration", "num_frames", "codes", "scales", "chunk_frames", "ids")
 
 
 def write_shard(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -38,6 +41,7 @@ def _schema(rows: list[dict[str, Any]]) -> pa.Schema:
     fixed = {
         "key": pa.string(),
         "error": pa.string(),
+        "skipped": pa.string(),
         "duration": pa.float32(),
         "num_frames": pa.int32(),
         "codes": pa.list_(pa.list_(pa.uint16())),
@@ -55,12 +59,20 @@ def shard_files(directory: str | os.PathLike[str]) -> list[Path]:
 
 
 def read_shards(directory: str | os.PathLike[str], include_failures: bool = False) -> datasets.Dataset:
-    """All shards of a preprocessing output as one ``datasets.Dataset`` (encoded clips only by default)."""
+    """All shards of a preprocessing output as one ``datasets.Dataset``.
+
+    By default only the encoded clips; ``include_failures`` also returns the failed and skipped ones.
+    """
     files = shard_files(directory)
     if not files:
         raise ConfigError(f"{directory}: no shards ({SHARD_GLOB}); run `audiotok preprocess` first")
-    dataset = datasets.Dataset(pa.concat_tables([pq.read_table(f) for f in files], promote_options="default"))
-    return dataset if include_failures else dataset.filter(lambda error: error is None, input_columns="error")
+    table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+    if not include_failures:
+        encoded = pc.is_null(table["error"])
+        if "skipped" in table.column_names:
+            encoded = pc.and_(encoded, pc.is_null(table["skipped"]))
+        table = table.filter(encoded)
+    return datasets.Dataset(table)
 
 
 def load_token_dataset(
@@ -82,13 +94,15 @@ def load_token_dataset(
         vocab_offset: first audio id in the LLM vocabulary (default: the config's).
         num_codebooks: keep the first K' codebooks only (a lower bandwidth: RVQ levels are nested).
         text_column: a kept input column (e.g. the transcript) to put beside the audio span.
-        text_tokenizer: a Hugging Face tokenizer for ``text_column``.
+        text_tokenizer: a Hugging Face tokenizer for ``text_column``. Its ids must lie below the audio
+            range: pass ``vocab_offset=len(text_tokenizer)`` (or more) unless the shards' config already
+            places the audio there, or the tokenizer was extended with this config's audio tokens.
         order: ``"text_first"`` (TTS-style: transcript, then audio) or ``"audio_first"`` (ASR-style).
         add_special_tokens: frame each audio span with <|audio_start|>/<|audio_end|>.
 
     Returns:
-        The clips with ``key``, ``input_ids`` (int32) and, with a text column, ``audio_mask`` (1 on
-        audio ids) so training code can weight or mask either part.
+        The clips with ``key``, ``input_ids`` (int32), the input columns kept by the job and, with a text
+        column, ``audio_mask`` (1 on audio ids) so training code can weight or mask either part.
     """
     config = TokenizerConfig.from_pretrained(Path(directory) / CONFIG_NAME)
     changes: dict[str, Any] = {}
@@ -107,6 +121,8 @@ def load_token_dataset(
     config = config.replace(**changes) if changes else config
     if text_column is not None and text_tokenizer is None:
         raise ConfigError("text_column needs a text_tokenizer (a Hugging Face tokenizer) to turn the text into ids")
+    if text_tokenizer is not None:
+        _check_text_below_audio(text_tokenizer, config)
     if order not in ("text_first", "audio_first"):
         raise ConfigError(f"order must be 'text_first' or 'audio_first', got {order!r}")
     to_ids = _span_builder(config, add_special_tokens)
@@ -128,9 +144,23 @@ def load_token_dataset(
             masks.append(np.concatenate(flags))
         return {"input_ids": inputs, "audio_mask": masks}
 
-    keep = {"key", text_column} - {None}
-    drop = [c for c in dataset.column_names if c not in keep]
+    drop = [c for c in dataset.column_names if c in STORAGE_COLUMNS]
     return dataset.map(build, batched=True, remove_columns=drop)
+
+
+def _check_text_below_audio(text_tokenizer: Any, config: TokenizerConfig) -> None:
+    """Refuses a text tokenizer whose ids reach into the audio range: text and audio ids would collide."""
+    size = len(text_tokenizer)
+    if size <= config.vocab_offset:
+        return
+    strings = config.token_strings  # a tokenizer extended for this config gives its audio strings the audio ids
+    if text_tokenizer.convert_tokens_to_ids(strings) == list(range(config.vocab_offset, config.vocab.end)):
+        return
+    raise ConfigError(
+        f"the text tokenizer has {size} ids (0..{size - 1}) but the audio ids start at vocab_offset="
+        f"{config.vocab_offset}: text and audio ids would overlap; pass vocab_offset={size} (len(text_tokenizer)) "
+        "or more to load_token_dataset"
+    )
 
 
 def _span_builder(config: TokenizerConfig, add_special_tokens: bool) -> Callable[[Any, Any, Any], np.ndarray]:

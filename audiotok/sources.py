@@ -4,7 +4,7 @@ A row holds ``key`` (unique, stable across runs), ``audio`` (``{"bytes": ..., "p
 decoded here) and whatever columns the source has. Decoding happens later, row by row, in DataLoader
 worker processes (``decode_row``), so that a corrupt row is recorded as a failure instead of killing
 the job. Audio columns are cast to ``datasets.Audio(decode=False)``: datasets decodes audio through
-torchcodec, whose registry wheel is a CUDA build that fails to load on CPU machines (DESIGN.md fact 7).
+torchcodec, whose registry wheel is a CUDA build that fails to load on CPU machines.
 """
 
 from __future__ import annotations
@@ -128,13 +128,14 @@ def _normalise(dataset: datasets.Dataset, audio_column: str, key_prefix: str) ->
 
 @dataclass
 class DecodedRow:
-    """One row after decoding: either ``wave`` ``[C, L]`` at the codec's rate, or an ``error``."""
+    """One row after decoding: ``wave`` ``[C, L]`` at the codec's rate, an ``error``, or why a filter ``skipped`` it."""
 
     index: int
     key: str
     wave: np.ndarray | None
     error: str | None
     extra: dict[str, Any]
+    skipped: str | None = None
 
 
 def decode_row(
@@ -146,7 +147,10 @@ def decode_row(
     max_seconds: float | None = None,
     keep_columns: tuple[str, ...] = (),
 ) -> DecodedRow:
-    """Decodes, converts and checks one row; never raises for bad audio (the error is returned)."""
+    """Decodes, converts and checks one row; never raises for bad audio (the error is returned).
+
+    A clip outside ``[min_seconds, max_seconds]`` is not an error: it comes back ``skipped`` with the reason.
+    """
     key = str(row["key"])
     extra = {name: row.get(name) for name in keep_columns}
     try:
@@ -162,7 +166,7 @@ def decode_row(
         seconds = wave.shape[-1] / rate
         if seconds < min_seconds or (max_seconds is not None and seconds > max_seconds):
             limit = f"[{min_seconds}, {max_seconds if max_seconds is not None else 'inf'}] s"
-            return DecodedRow(index, key, None, f"duration {seconds:.2f} s outside {limit}", extra)
+            return DecodedRow(index, key, None, None, extra, skipped=f"duration {seconds:.2f} s outside {limit}")
         wave = resample(convert_channels(wave, channels, name=key), rate, sampling_rate)
         return DecodedRow(index, key, np.ascontiguousarray(wave, dtype=np.float32), None, extra)
     except (AudioInputError, sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError, KeyError) as error:

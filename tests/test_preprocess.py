@@ -56,12 +56,13 @@ def corpus(tmp_path: Path) -> Path:
 def test_folder_to_shards_with_bad_rows(corpus: Path, codec_dir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     args = job_arguments(corpus, out, codec_dir, "--shard-size", "4", "--max-duration", "2.5", "--write-ids", workers=1)
-    assert preprocess_main(args) == 0
+    assert preprocess_main(args) == 1  # some clips failed; the others are written
     manifest = json.loads((out / "manifest.json").read_text())
-    assert (manifest["rows"], manifest["encoded"], manifest["failed"]) == (13, 9, 4)
+    assert (manifest["rows"], manifest["encoded"], manifest["failed"], manifest["skipped"]) == (13, 9, 3, 1)
     reasons = {f["key"]: f["error"] for f in manifest["failures"]}
-    assert "corrupt.wav" in reasons and "empty" in reasons["empty.wav"] and "NaN" in reasons["nan.wav"]
-    assert "outside [0.0, 2.5] s" in reasons["too_long.wav"]
+    assert sorted(reasons) == ["corrupt.wav", "empty.wav", "nan.wav"]
+    assert "empty" in reasons["empty.wav"] and "NaN" in reasons["nan.wav"]
+    assert manifest["skips"] == [{"key": "too_long.wav", "reason": "duration 3.00 s outside [0.0, 2.5] s"}]
     assert (out / "audiotok_config.json").exists() and len(shard_files(out)) == 4
     tokenizer = AudioTokenizer.from_pretrained(codec_dir, device="cpu")
     rows = read_shards(out)
@@ -119,6 +120,44 @@ def test_datasets_directory_with_text_and_asr_examples(codec_dir: Path, tmp_path
     assert ids[0] == 100 + 8 * 1024 and mask[: len(ids) - 2].all()  # <|audio_start|> opens the example
 
 
+def word_tokenizer(words: list[str]):
+    """A word-level Hugging Face tokenizer: ``[UNK]`` is id 0, then ``words`` in order."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(["[UNK]", *words])}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]")
+
+
+def test_text_ids_never_overlap_the_audio_ids(codec_dir: Path, tmp_path: Path) -> None:
+    from audiotok import TokenizerConfig, extend_tokenizer
+    from audiotok.errors import ConfigError
+
+    write_corpus(tmp_path / "audio", 3)
+    texts = {1: "hello world", 2: "a b"}
+    lines = [json.dumps({"path": f"audio/clip00{i}.wav", "text": t, "speaker": f"s{i}"}) for i, t in texts.items()]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines))
+    out = tmp_path / "out"
+    arguments = job_arguments(tmp_path / "m.jsonl", out, codec_dir, "--keep-columns", "text", "speaker")
+    assert preprocess_main(arguments) == 0
+    text_tokenizer = word_tokenizer(["hello", "world", "a", "b"])
+    with pytest.raises(ConfigError, match=r"overlap; pass vocab_offset=5 \(len\(text_tokenizer\)\)"):
+        load_token_dataset(out, text_column="text", text_tokenizer=text_tokenizer)  # the job's default offset is 0
+    tts = load_token_dataset(out, vocab_offset=len(text_tokenizer), text_column="text", text_tokenizer=text_tokenizer)
+    assert sorted(tts["speaker"]) == ["s1", "s2"]  # the kept columns come along
+    for row in tts:
+        ids, mask = np.asarray(row["input_ids"]), np.asarray(row["audio_mask"], bool)
+        assert ids[~mask].tolist() == text_tokenizer(row["text"], add_special_tokens=False)["input_ids"]
+        assert ids[mask].min() >= len(text_tokenizer)
+    extended = word_tokenizer(["hello", "world", "a", "b"])
+    placed = extend_tokenizer(extended, TokenizerConfig.from_pretrained(out / "audiotok_config.json"))
+    with pytest.raises(ConfigError, match="overlap"):  # audio tokens at 5.. in the tokenizer, at 0.. in the data
+        load_token_dataset(out, text_column="text", text_tokenizer=extended)
+    same = load_token_dataset(out, vocab_offset=placed.vocab_offset, text_column="text", text_tokenizer=extended)
+    assert same["input_ids"] == tts["input_ids"]  # a tokenizer extended for these audio ids is fine
+
+
 def test_jsonl_manifest(codec_dir: Path, tmp_path: Path) -> None:
     write_corpus(tmp_path / "audio", 3)
     lines = [json.dumps({"path": f"audio/clip00{i}.wav", "key": f"utt{i}", "speaker": f"s{i}"}) for i in (1, 2)]
@@ -127,6 +166,8 @@ def test_jsonl_manifest(codec_dir: Path, tmp_path: Path) -> None:
     preprocess_main(job_arguments(tmp_path / "manifest.jsonl", out, codec_dir, "--keep-columns", "speaker"))
     rows = read_shards(out)
     assert sorted(zip(rows["key"], rows["speaker"])) == [("utt1", "s1"), ("utt2", "s2")]
+    loaded = load_token_dataset(out)
+    assert sorted(zip(loaded["key"], loaded["speaker"])) == [("utt1", "s1"), ("utt2", "s2")]
 
 
 def test_killed_run_resumes_with_every_clip_exactly_once(codec_dir: Path, tmp_path: Path) -> None:
