@@ -35,7 +35,29 @@ _EXPORTS: dict[str, str] = {
     "split_mixed_output": "audiotok.mixed",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AudioCodec",
+    "AudioCodes",
+    "AudioInputError",
+    "AudioTokenizer",
+    "AudiotokError",
+    "CodecLoadError",
+    "ConfigError",
+    "StreamingNotSupportedError",
+    "TokenizationError",
+    "TokenizerConfig",
+    "build_example",
+    "decode_mixed_output",
+    "decode_tokens",
+    "default_tokenizer",
+    "encode_to_tokens",
+    "extend_model",
+    "extend_tokenizer",
+    "load_codec",
+    "load_token_dataset",
+    "set_default_tokenizer",
+    "split_mixed_output",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ same rows.
 Audio is decoded and resampled in DataLoader worker processes (numpy/soundfile/librosa only: a worker
 never touches CUDA; with a CUDA device they are spawned, not forked; a worker dies with its parent),
 while the main process owns the codec and encodes length-bucketed batches of at most ``batch_seconds``
-of audio (``Codec.encode_batch``). The job reports through a ``progress`` callback; the command line
+of audio (``AudioCodec.encode_batch``). The job reports through a ``progress`` callback; the command line
 below turns that into a tqdm bar on a terminal and periodic lines in a log file.
 """
 
@@ -60,6 +60,7 @@ class Options:
     config_name: str | None = None
     split: str = "train"
     audio_column: str = "audio"
+    num_codebooks: int | None = None
     bandwidth: float | None = None
     layout: str | None = None
     vocab_offset: int | None = None
@@ -159,7 +160,13 @@ def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallba
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     changes: dict[str, Any] = {
-        k: v for k, v in (("bandwidth", options.bandwidth), ("layout", options.layout)) if v is not None
+        k: v
+        for k, v in (
+            ("num_codebooks", options.num_codebooks),
+            ("bandwidth", options.bandwidth),
+            ("layout", options.layout),
+        )
+        if v is not None
     }
     if options.vocab_offset is not None:
         changes["vocab_offset"] = options.vocab_offset
@@ -313,7 +320,7 @@ def _decoded_blocks(
 def _encode_block(tokenizer: AudioTokenizer, decoded: list[DecodedRow], options: Options) -> list[dict[str, Any]]:
     good = [(row, row.wave) for row in decoded if row.wave is not None]
     waves = [wave for _, wave in good]
-    codes = tokenizer.codec.encode_batch(waves, tokenizer.config.bandwidth, options.batch_seconds)
+    codes = tokenizer.codec.encode_batch(waves, tokenizer.config.num_codebooks, options.batch_seconds)
     encoded = {row.index: item for (row, _), item in zip(good, codes)}
     records = []
     for row in decoded:
@@ -447,11 +454,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "source", help="folder of audio, .jsonl manifest, save_to_disk dir, audiofolder:DIR, or hub name"
     )
     parser.add_argument("--out", required=True, help="output folder (shards, config, manifests)")
-    parser.add_argument("--model", default=DEFAULT_CODEC, help="codec: hub id, directory, config JSON, or 'demo'")
+    parser.add_argument(
+        "--model", default=DEFAULT_CODEC, help="codec: hub id, directory, config JSON, 'demo' or 'demo-<family>'"
+    )
     parser.add_argument("--config-name", help="hub dataset configuration")
     parser.add_argument("--split", default="train")
     parser.add_argument("--audio-column", default="audio")
-    parser.add_argument("--bandwidth", type=float)
+    parser.add_argument("--codebooks", dest="num_codebooks", type=int, help="codebooks per frame (the codec's counts)")
+    parser.add_argument("--bandwidth", type=float, help="EnCodec's name for a codebook count, in kbps")
     parser.add_argument("--layout", choices=sorted(LAYOUTS))
     parser.add_argument("--vocab-offset", type=int)
     parser.add_argument("--write-ids", action="store_true", help="also store LM ids (int32) in the chosen layout")

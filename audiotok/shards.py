@@ -4,7 +4,7 @@ A shard is a Parquet file of clips with columns ``key``, ``error`` (null unless 
 ``skipped`` (null unless a duration filter left the clip out: the reason), ``duration`` (s),
 ``num_frames``, ``codes`` (``list<list<uint16>>``, K x T), ``scales`` and ``chunk_frames`` (48 kHz
 only), optionally ``ids`` (int32 LM ids in the layout the job was run with) and the input columns
-the user kept. Codes, not ids, are the record: any layout, offset or lower bandwidth (fewer
+the user kept. Codes, not ids, are the record: any layout, offset or lower codebook count (fewer
 codebooks) can be chosen when the shards are read.
 """
 
@@ -92,7 +92,7 @@ def load_token_dataset(
         directory: a ``audiotok preprocess`` output folder (shards + ``audiotok_config.json``).
         layout: the layout of the ids (default: the config's).
         vocab_offset: first audio id in the LLM vocabulary (default: the config's).
-        num_codebooks: keep the first K' codebooks only (a lower bandwidth: RVQ levels are nested).
+        num_codebooks: keep the first K' codebooks only (RVQ levels are nested).
         text_column: a kept input column (e.g. the transcript) to put beside the audio span.
         text_tokenizer: a Hugging Face tokenizer for ``text_column``. Its ids must lie below the audio
             range: pass ``vocab_offset=len(text_tokenizer)`` (or more) unless the shards' config already
@@ -112,12 +112,13 @@ def load_token_dataset(
         changes["vocab_offset"] = vocab_offset
         changes["base_vocab_size"] = min(config.base_vocab_size, vocab_offset)
     if num_codebooks is not None:
-        if not 1 <= num_codebooks <= config.num_codebooks:
-            raise ConfigError(f"num_codebooks must be in 1..{config.num_codebooks} (what the shards hold)")
-        bandwidths = [b for b in config.codec_bandwidths if config.replace(bandwidth=b).num_codebooks == num_codebooks]
-        if not bandwidths:
-            raise ConfigError(f"no bandwidth of the codec uses {num_codebooks} codebooks")
-        changes["bandwidth"] = bandwidths[0]
+        allowed = [k for k in config.codebook_counts if k <= config.num_codebooks]
+        if num_codebooks not in allowed:
+            raise ConfigError(
+                f"num_codebooks must be one of {allowed} (counts the codec supports, up to the {config.num_codebooks} "
+                "the shards hold)"
+            )
+        changes["num_codebooks"] = num_codebooks
     config = config.replace(**changes) if changes else config
     if text_column is not None and text_tokenizer is None:
         raise ConfigError("text_column needs a text_tokenizer (a Hugging Face tokenizer) to turn the text into ids")

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .errors import TokenizationError
 from .ids.codes import AudioCodes
 from .ids.layouts import LAYOUTS
 from .ids.scales import scale_positions
-from .errors import TokenizationError
+
 Samples = np.ndarray | torch.Tensor
 
 if TYPE_CHECKING:

@@ -67,8 +67,8 @@ import transformers
 from transformers import EncodecConfig, EncodecModel
 
 from audiotok.audio import load_audio
-from audiotok.codec import Codec
-from audiotok.demo_codec import build_demo_codec, synthetic_audio
+from audiotok.codecs.encodec.codec import Codec
+from audiotok.codecs.encodec.demo import build_demo_codec, synthetic_audio
 
 MALLOC_VARS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus", ".m4a"}

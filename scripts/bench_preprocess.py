@@ -79,7 +79,7 @@ import torch
 import transformers
 from transformers import EncodecConfig, EncodecModel
 
-from audiotok.demo_codec import build_demo_codec, synthetic_audio
+from audiotok.codecs.encodec.demo import build_demo_codec, synthetic_audio
 from audiotok.preprocess import Options, RankInfo, run
 from audiotok.shards import read_shards
 

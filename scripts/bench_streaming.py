@@ -40,9 +40,9 @@ import torch
 import transformers
 from transformers import EncodecConfig
 
-from audiotok.codec import Codec
-from audiotok.demo_codec import build_demo_codec, synthetic_audio
-from audiotok.streaming import StreamingDecoder, StreamingEncoder
+from audiotok.codecs.encodec.codec import Codec
+from audiotok.codecs.encodec.demo import build_demo_codec, synthetic_audio
+from audiotok.codecs.encodec.streaming import StreamingDecoder, StreamingEncoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_encode import cpu_model  # noqa: E402  (a sibling script, not a package)

@@ -20,7 +20,7 @@ import soundfile as sf
 from transformers.utils import logging as transformers_logging
 
 from audiotok import AudioTokenizer, CodecLoadError
-from audiotok.demo_codec import DEMO_MODEL_NAME, DEMO_NOTE, synthetic_audio
+from audiotok.codecs.encodec.demo import DEMO_MODEL_NAME, DEMO_NOTE, synthetic_audio
 
 
 def speech_clip(out: Path) -> Path:

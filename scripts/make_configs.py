@@ -1,21 +1,55 @@
-"""Writes configs/: one audiotok config per EnCodec bandwidth (architecture read from transformers' EncodecConfig).
+"""Writes configs/: one audiotok config per codec and codebook count (architectures from transformers' configs).
 
 Usage: python scripts/make_configs.py [--out configs]
-The 24 kHz configs describe facebook/encodec_24khz, whose architecture is transformers' EncodecConfig
-defaults; the 48 kHz ones facebook/encodec_48khz, as transformers' converter configures it. No
-download is needed. For a different offset or layout use `audiotok info --model ...`
-or TokenizerConfig(...).replace(vocab_offset=..., layout=...).
+The EnCodec 24 kHz configs describe facebook/encodec_24khz (transformers' EncodecConfig defaults),
+the 48 kHz ones facebook/encodec_48khz as transformers' converter configures it; the DAC and Mimi ones
+the published descript/dac_* and kyutai/mimi architectures (see each family's ``demo.py``). No
+download is needed. For another offset or layout use `audiotok vocab` or
+TokenizerConfig.from_pretrained(path).replace(vocab_offset=..., layout=...).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from transformers import EncodecConfig
+from audiotok.codecs.registry import codec_class
+from audiotok.config import TokenizerConfig
 
-from audiotok.config import standard_configs
-from audiotok.demo_codec import encodec_48khz_config
+
+def published_codecs() -> dict[str, Any]:
+    """Hub id -> transformers config of every codec we ship configs for."""
+    from transformers import EncodecConfig
+
+    from audiotok.codecs.encodec.demo import encodec_48khz_config
+
+    codecs: dict[str, Any] = {
+        "facebook/encodec_24khz": EncodecConfig(),
+        "facebook/encodec_48khz": encodec_48khz_config(),
+    }
+    for family in ("dac", "mimi"):
+        module = __import__(f"audiotok.codecs.{family}.demo", fromlist=["PUBLISHED"])
+        codecs.update(module.PUBLISHED)
+    return codecs
+
+
+def standard_configs(
+    codec: str, model_config: Any, layouts: Sequence[str] = ("interleaved",)
+) -> dict[str, TokenizerConfig]:
+    """File name -> config for every codebook count of a codec, e.g. ``encodec_24khz_6kbps.json``,
+    ``dac_44khz_9codebooks.json`` (EnCodec's counts are named by bandwidth)."""
+    spec = codec_class(model_config.model_type).describe(model_config)
+    stem = codec.rstrip("/").split("/")[-1]
+    configs = {}
+    for index, count in enumerate(spec.codebook_counts):
+        tag = f"{spec.bandwidths[index]:g}kbps" if spec.bandwidths else f"{count}codebooks"
+        for layout in layouts:
+            suffix = "" if layout == "interleaved" else f"_{layout}"
+            name = f"{stem}_{tag}{suffix}.json"
+            configs[name] = TokenizerConfig.for_codec(codec, spec, num_codebooks=count, layout=layout)
+    return configs
 
 
 def main() -> None:
@@ -23,8 +57,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "configs"))
     out = Path(parser.parse_args().out)
     out.mkdir(parents=True, exist_ok=True)
-    codecs = {"facebook/encodec_24khz": EncodecConfig(), "facebook/encodec_48khz": encodec_48khz_config()}
-    for codec, architecture in codecs.items():
+    for codec, architecture in published_codecs().items():
         for name, config in standard_configs(codec, architecture).items():
             (out / name).write_text(config.to_json())
             print(f"wrote {out / name}")

@@ -65,7 +65,7 @@ from IPython.display import Audio, Image, Markdown, display
 from transformers.utils import logging as transformers_logging
 
 from audiotok import AudioTokenizer, CodecLoadError, TokenizationError, plot
-from audiotok.demo_codec import DEMO_MODEL_NAME, DEMO_NOTE, synthetic_audio
+from audiotok.codecs.encodec.demo import DEMO_MODEL_NAME, DEMO_NOTE, synthetic_audio
 from audiotok.inspect import format_report, inspect_ids
 from audiotok.ids.layouts import LAYOUTS
 

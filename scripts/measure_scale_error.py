@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from transformers.utils import logging as transformers_logging
 
-from audiotok.codec import AudioCodes, Codec
-from audiotok.demo_codec import build_demo_codec, encodec_48khz_config, synthetic_audio
+from audiotok.codecs.encodec.codec import AudioCodes, Codec
+from audiotok.codecs.encodec.demo import build_demo_codec, encodec_48khz_config, synthetic_audio
 from audiotok.ids.scales import ScaleQuantizer
 
 

@@ -16,8 +16,9 @@ import pytest
 import torch
 from transformers import EncodecModel
 
-from audiotok.codec import Codec
-from audiotok.demo_codec import build_demo_codec, small_encodec_config, synthetic_audio
+from audiotok.codecs.encodec.codec import EncodecCodec
+from audiotok.codecs.encodec.demo import build_demo_codec, small_encodec_config, synthetic_audio
+from audiotok.codecs.registry import load_codec
 
 SAMPLING_RATE = 24000
 
@@ -31,8 +32,8 @@ def codec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def codec(codec_dir: Path) -> Codec:
-    return Codec.from_pretrained(codec_dir, device="cpu")
+def codec(codec_dir: Path) -> EncodecCodec:
+    return load_codec(codec_dir, device="cpu")
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +97,7 @@ def _deterministic() -> None:
 @pytest.fixture(scope="session")
 def codec48_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small EnCodec of the 48 kHz shape (stereo, 1 s chunks, 10 ms overlap, per-chunk RMS scales)."""
-    from audiotok.demo_codec import ENCODEC_48KHZ_ARCHITECTURE
+    from audiotok.codecs.encodec.demo import ENCODEC_48KHZ_ARCHITECTURE
 
     directory = tmp_path_factory.mktemp("encodec48_small")
     fit = [synthetic_audio(1.0, 48000, channels=2, seed=i) for i in range(3)]
@@ -105,8 +106,8 @@ def codec48_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def codec48(codec48_dir: Path) -> Codec:
-    return Codec.from_pretrained(codec48_dir, device="cpu")
+def codec48(codec48_dir: Path) -> EncodecCodec:
+    return load_codec(codec48_dir, device="cpu")
 
 
 def stereo_clip_of(num_samples: int, seed: int = 0, gain: float = 1.0) -> np.ndarray:

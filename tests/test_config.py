@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 from transformers import EncodecConfig
 
-from audiotok.config import TokenizerConfig, standard_configs
-from audiotok.demo_codec import encodec_48khz_config
+from audiotok.codecs.encodec.codec import EncodecCodec
+from audiotok.config import TokenizerConfig
 from audiotok.errors import ConfigError
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+FORMAT1 = Path(__file__).resolve().parent / "data"  # config files written by audiotok 0.1 (format 1)
 CODEBOOKS_AT_24KHZ = {1.5: 2, 3.0: 4, 6.0: 8, 12.0: 16, 24.0: 32}  # EnCodec paper / model card
 
 
@@ -30,7 +33,8 @@ def test_defaults_are_encodec_24khz_6kbps_interleaved() -> None:
 
 
 def test_offset_moves_every_id() -> None:
-    config = TokenizerConfig(base_vocab_size=32000, vocab_offset=32000, bandwidth=1.5, num_codebooks=2)
+    config = TokenizerConfig(base_vocab_size=32000, vocab_offset=32000, num_codebooks=2)
+    assert config.bandwidth == 1.5
     assert config.vocab.codebook_range(1) == range(33024, 34048)
     assert config.special_token_ids["audio_pad"] == 34050
     assert config.total_vocab_size == 34051
@@ -40,7 +44,10 @@ def test_offset_moves_every_id() -> None:
     "changes, message",
     [
         ({"bandwidth": 5.0}, r"bandwidth 5.0 kbps is not one the codec supports; select one of \[1.5"),
-        ({"num_codebooks": 4}, "set num_codebooks=8"),
+        ({"num_codebooks": 5}, r"not a count the codec supports; select one of \[2, 4, 8, 16, 32\]"),
+        ({"bandwidth": 3.0, "num_codebooks": 8}, "uses 4 codebooks, not num_codebooks=8"),
+        ({"codebook_counts": [4, 2], "bandwidths": []}, "ascending"),
+        ({"bandwidths": [1.5, 3.0]}, "same length"),
         ({"base_vocab_size": 32000, "vocab_offset": 100}, "set vocab_offset >= 32000"),
         ({"layout": "zigzag"}, "select one of"),
         ({"codebook_size": 1000}, "power of two"),
@@ -51,7 +58,7 @@ def test_offset_moves_every_id() -> None:
 )
 def test_impossible_values_say_what_to_change(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        TokenizerConfig(**changes)
+        TokenizerConfig().replace(**changes)
 
 
 def test_json_round_trip(tmp_path: Path) -> None:
@@ -85,7 +92,7 @@ def test_replace_recomputes_codebooks_from_bandwidth() -> None:
 
 def test_check_codec_names_the_mismatch() -> None:
     with pytest.raises(ConfigError, match="sampling_rate: config 24000 vs codec 48000"):
-        TokenizerConfig().check_codec(EncodecConfig(sampling_rate=48000))
+        TokenizerConfig().check_codec(EncodecCodec.describe(EncodecConfig(sampling_rate=48000)))
 
 
 @pytest.mark.parametrize("bandwidth, codebooks", sorted(CODEBOOKS_AT_24KHZ.items()))
@@ -107,11 +114,14 @@ def test_shipped_48khz_configs(bandwidth: float, codebooks: int) -> None:
 
 
 def test_shipped_configs_are_what_the_generator_writes() -> None:
-    expected = {
-        **standard_configs("facebook/encodec_24khz", EncodecConfig()),
-        **standard_configs("facebook/encodec_48khz", encodec_48khz_config()),
-    }
-    assert sorted(expected) == sorted(p.name for p in CONFIGS.glob("encodec_*.json"))
+    spec = importlib.util.spec_from_file_location("make_configs", ROOT / "scripts" / "make_configs.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    expected = {}
+    for codec, architecture in generator.published_codecs().items():
+        expected.update(generator.standard_configs(codec, architecture))
+    assert sorted(expected) == sorted(p.name for p in CONFIGS.glob("*.json"))
     for name, config in expected.items():
         assert TokenizerConfig.from_json_file(CONFIGS / name) == config
 
@@ -119,3 +129,38 @@ def test_shipped_configs_are_what_the_generator_writes() -> None:
 def test_chunk_settings_must_come_together() -> None:
     with pytest.raises(ConfigError, match="must all be > 0"):
         TokenizerConfig(frames_per_chunk=150)
+
+
+@pytest.mark.parametrize(
+    "name, codebooks", [("format1_encodec_24khz_6kbps.json", 8), ("format1_encodec_48khz_12kbps.json", 8)]
+)
+def test_format1_files_still_load(name: str, codebooks: int) -> None:
+    old = json.loads((FORMAT1 / name).read_text())
+    assert old["format_version"] == 1 and "codec_bandwidths" in old
+    config = TokenizerConfig.from_json_file(FORMAT1 / name)
+    assert (config.codec_family, config.num_codebooks, config.bandwidth) == ("encodec", codebooks, old["bandwidth"])
+    assert config.special_token_ids == old["special_token_ids"]  # the same ids as before
+    assert config.tokens_per_second == old["tokens_per_second"]
+    assert json.loads(config.to_json())["format_version"] == 2
+
+
+def test_format1_file_with_contradicting_bandwidth_is_rejected() -> None:
+    old = json.loads((FORMAT1 / "format1_encodec_24khz_6kbps.json").read_text())
+    with pytest.raises(ConfigError, match="does not match num_codebooks=8"):
+        TokenizerConfig.from_dict({**old, "bandwidth": 12.0})
+
+
+def test_float_frame_rates_give_ids_per_second() -> None:
+    mimi = TokenizerConfig(
+        codec_family="mimi",
+        frame_rate=12.5,
+        codebook_size=2048,
+        codebook_counts=list(range(1, 33)),
+        num_codebooks=8,
+        bandwidths=[],
+    )
+    assert mimi.bandwidth is None
+    assert mimi.tokens_per_second == 100.0  # 12.5 frames/s x 8 codebooks
+    assert mimi.tokens_per_second_at(32, "first_codebook") == 12.5
+    with pytest.raises(ConfigError, match="no bandwidth settings"):
+        mimi.replace(bandwidth=6.0)

@@ -28,7 +28,7 @@ from transformers import (
 from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
 
 from audiotok.cli_vocab import add_vocab_command
-from audiotok.codec import Codec
+from audiotok.codecs.encodec.codec import EncodecCodec
 from audiotok.config import CONFIG_NAME, TokenizerConfig
 from audiotok.errors import ConfigError, TokenizationError
 from audiotok.ids.layouts import get_layout
@@ -400,7 +400,7 @@ def test_build_example_trains_a_model_and_checks_its_parts() -> None:
         build_example([5], audio[1:], config=config)
 
 
-def test_split_and_decode_a_mixed_output(tokenizer_dirs: dict[str, Path], codec: Codec) -> None:
+def test_split_and_decode_a_mixed_output(tokenizer_dirs: dict[str, Path], codec: EncodecCodec) -> None:
     hf = _load(tokenizer_dirs["llama-sentencepiece"])
     config = extend_tokenizer(hf, TokenizerConfig())
     audio_tok = AudioTokenizer(config, codec)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from audiotok import CodecLoadError, plot
-from audiotok.demo_codec import DEMO_NOTE
+from audiotok.codecs.encodec.demo import DEMO_NOTE
 
 from conftest import SAMPLING_RATE, clip_of
 

@@ -11,7 +11,8 @@ import torch
 
 import audiotok
 from audiotok import AudioTokenizer, TokenizationError
-from audiotok.codec import Codec, CodecLoadError
+from audiotok.codecs.base import CodecLoadError
+from audiotok.codecs.registry import load_codec
 from audiotok.config import TokenizerConfig
 
 from conftest import clip_of
@@ -42,7 +43,7 @@ def test_bare_codec_directory_gets_the_default_config(tokenizer: AudioTokenizer,
 @pytest.mark.parametrize("layout", sorted(LAYOUT_LENGTHS))
 def test_every_layout_round_trips_the_codecs_codes(codec_dir: Path, clip: np.ndarray, layout: str) -> None:
     tokenizer = AudioTokenizer.from_pretrained(codec_dir, device="cpu", layout=layout, vocab_offset=32000)
-    codes = Codec.from_pretrained(codec_dir, device="cpu").encode(clip, 6.0).codes.numpy()
+    codes = load_codec(codec_dir, device="cpu").encode(clip, 8).codes.numpy()
     ids = tokenizer.encode(clip, 24000)
     assert ids.dtype == np.int64
     assert ids[0] == tokenizer.vocab.start_id and ids[-1] == tokenizer.vocab.end_id
@@ -111,7 +112,7 @@ def test_decode_of_a_mixed_text_and_audio_output(tokenizer: AudioTokenizer) -> N
     mixed = np.concatenate([text, shifted.encode(first, 24000), text, shifted.encode(second, 24000), text])
     spans = shifted.decode_spans(mixed)
     assert [s.shape for s in spans] == [(1, 6400), (1, 3200)]
-    assert np.allclose(spans[0], shifted.decode_codes(shifted.codec.encode(first, 6.0)), atol=1e-5)
+    assert np.allclose(spans[0], shifted.decode_codes(shifted.codec.encode(first, 8)), atol=1e-5)
     assert shifted.decode(mixed).shape == (1, 9600)
     batch = shifted.decode_batch([mixed, shifted.encode(second, 24000)])
     assert [w.shape for w in batch] == [(1, 9600), (1, 3200)]
