@@ -152,14 +152,16 @@ def test_decode_skips_malformed_files_and_writes_the_rest(id_folder: Path, tmp_p
 def test_decode_without_out_writes_beside_each_id_file(
     id_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (id_folder / "sub").mkdir()
-    (id_folder / "good.npy").rename(id_folder / "sub" / "clip.npy")  # the config is one folder up
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    assert main(["decode", str(id_folder / "good.npy"), *CPU]) == 0
+    assert sf.info(id_folder / "good.wav").frames == 5 * 320 and list(elsewhere.iterdir()) == []
+
+    (id_folder / "sub").mkdir()
+    (id_folder / "good.npy").rename(id_folder / "sub" / "clip.npy")  # the config is one folder up
     assert main(["decode", str(id_folder / "sub" / "clip.npy"), *CPU]) == 0
-    assert sf.info(id_folder / "sub" / "clip.wav").frames == 5 * 320
-    assert list(elsewhere.iterdir()) == []
+    assert sf.info(id_folder / "sub" / "clip.wav").frames == 5 * 320 and list(elsewhere.iterdir()) == []
 
 
 def test_decode_skips_a_file_without_config(id_folder: Path, tmp_path: Path, capsys) -> None:
@@ -228,3 +230,14 @@ def test_version(capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert exited.value.code == 0 and capsys.readouterr().out.strip() == f"audiotok {version}"
+
+
+def test_decode_reads_a_json_file_in_the_layout_it_records(id_folder: Path, capsys) -> None:
+    config = json.loads((id_folder / CONFIG_NAME).read_text())
+    assert config["layout"] == "interleaved" and config["vocab_offset"] == 0
+    start, end = config["special_token_ids"]["audio_start"], config["special_token_ids"]["audio_end"]
+    # first_codebook: one codebook-0 code (ids 0..1023) per frame; 5 ids are no whole interleaved frame of 8
+    record = {"layout": "first_codebook", "ids": [start, 1, 2, 3, 4, 5, end]}
+    (id_folder / "coarse.json").write_text(json.dumps(record))
+    assert main(["decode", str(id_folder / "coarse.json"), *CPU]) == 0
+    assert sf.info(id_folder / "coarse.wav").frames == 5 * 320

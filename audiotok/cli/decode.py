@@ -1,8 +1,8 @@
-"""``audiotok decode``: id files and folders of them -> ``.wav`` files.
+"""audiotok decode: id files and folders of them -> .wav files.
 
-``OUT/sub/a.wav`` for ``ids/sub/a.npy`` when ``decode ids/ --out OUT`` (the path under the named folder is
-kept); without ``--out`` each wav is written beside its id file. Each id file is read with the nearest
-``audiotok_config.json`` (its folder or a folder above it) unless ``--model`` is given. A file that cannot
+OUT/sub/a.wav for ids/sub/a.npy when decode ids/ --out OUT (the path under the named folder is
+kept); without --out each wav is written beside its id file. Each id file is read with the nearest
+audiotok_config.json (its folder or a folder above it) unless --model is given. A file that cannot
 be read or decoded is skipped with its reason and the others are written (exit 1).
 """
 

@@ -1,8 +1,8 @@
-"""``audiotok encode``: audio files and folders -> id files (``--out``) or ids printed.
+"""audiotok encode: audio files and folders -> id files (--out) or ids printed.
 
-With ``--out``, ``data/sub/a.wav`` becomes ``OUT/sub/a.npy`` (the path under the named folder is kept; a
-file named directly goes to ``OUT/<name>``), beside one ``audiotok_config.json`` that describes them all.
-Two inputs that would get the same output name, and an ``OUT`` whose config differs from this run's, are
+With --out, data/sub/a.wav becomes OUT/sub/a.npy (the path under the named folder is kept; a
+file named directly goes to OUT/<name>), beside one audiotok_config.json that describes them all.
+Two inputs that would get the same output name, and an OUT whose config differs from this run's, are
 refused before anything is encoded.
 """
 

@@ -1,4 +1,4 @@
-"""``audiotok info``: a config's id ranges and tokens per second, from the config alone (no codec weights)."""
+"""audiotok info: a config's id ranges and tokens per second, from the config alone (no codec weights)."""
 
 from __future__ import annotations
 
