@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audiotok.cli.inspect import add_command as add_inspect_command
 from audiotok.config import CONFIG_NAME, TokenizerConfig
 from audiotok.detokenize import ids_to_codes
 from audiotok.errors import AudiotokError, TokenizationError
-from audiotok.inspect import AudioSpan, TextSegment, add_inspect_command, format_report, inspect_ids
+from audiotok.inspect import AudioSpan, TextSegment, format_report, inspect_ids
 from audiotok.layouts import LAYOUTS, get_layout
 from audiotok.scales import insert_scale_tokens
 
