@@ -1,4 +1,4 @@
-"""``audiotok inspect``: a readable account of a token sequence: spans, frames, text, and every malformed spot.
+"""A readable account of a token sequence: spans, frames, text, and every malformed spot (`audiotok inspect`).
 
 Inspection needs only the tokenizer config (vocabulary and layout), never the codec weights. Each audio
 span is parsed strictly on its own, so one bad span does not hide the next; for every span the report
@@ -12,21 +12,16 @@ are cut the way lenient decoding cuts them::
 
 from __future__ import annotations
 
-import argparse
-import json
-import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from .config import CONFIG_NAME, TokenizerConfig
-from .errors import AudiotokError, TokenizationError
+from .config import TokenizerConfig
+from .errors import TokenizationError
 from .ids.arrays import as_ids as _as_ids
 from .ids.detokenize import Errors, split_segments
-from .ids.layouts import LAYOUTS, get_layout
+from .ids.layouts import get_layout
 
 TEXT_PREVIEW = 8  # ids of a text segment shown in the report
 
@@ -332,122 +327,3 @@ def format_report(report: InspectionReport, source: str = "ids") -> str:
         lines.append(f"strict decoding: fails{where}: {error.message}")
         lines.append(f"lenient decoding: {total}")
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------------------------------
-# reading ids and the command
-
-
-def parse_id_text(text: str, source: str = "ids") -> np.ndarray:
-    """Integers separated by whitespace and/or commas (optionally in [brackets]) -> int64 ``[N]``."""
-    tokens = [token for token in re.split(r"[\s,\[\]]+", text) if token]
-    values = []
-    for number, token in enumerate(tokens):
-        try:
-            values.append(int(token))
-        except ValueError:
-            raise AudiotokError(f"{source}: token {number} ({token!r}) is not an integer") from None
-    return _as_ids(values) if values else np.zeros(0, dtype=np.int64)
-
-
-def read_id_file(path: Path) -> tuple[np.ndarray, str | None]:
-    """Reads ``.npy`` / ``.json`` (as ``audiotok encode`` writes them) or a text file of integers.
-
-    Returns:
-        ``(ids, layout)`` where ``layout`` is the one a ``.json`` file records (None otherwise).
-    """
-    if path.suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as error:
-            raise AudiotokError(f"{path}: not a readable .npy id array ({error})") from None
-        return _as_ids(np.ravel(array) if array.ndim == 2 and 1 in array.shape else array), None
-    text = sys.stdin.read() if str(path) == "-" else path.read_text()
-    if path.suffix == ".json":
-        try:
-            values: Any = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise AudiotokError(f"{path} is not valid JSON: {error}") from None
-        if isinstance(values, dict):
-            if "ids" not in values:
-                raise AudiotokError(f"{path}: expected a list of ids or an object with an 'ids' list")
-            return _as_ids(values["ids"]), values.get("layout")
-        return _as_ids(values), None
-    return parse_id_text(text, str(path)), None
-
-
-def load_config(config: str | None, beside: Path | None, notes: list[str]) -> TokenizerConfig:
-    """``--config`` (a JSON file or a directory holding one), else the config beside the id file, else the default."""
-    if config is not None:
-        notes.append(f"config {config}")
-        return TokenizerConfig.from_pretrained(config)
-    if beside is not None and (beside.parent / CONFIG_NAME).exists():
-        notes.append(f"config {beside.parent / CONFIG_NAME}")
-        return TokenizerConfig.from_pretrained(beside.parent / CONFIG_NAME)
-    where = f"no {CONFIG_NAME} beside {beside}" if beside is not None else "no --config given"
-    notes.append(
-        f"{where}: assuming the default config (facebook/encodec_24khz, 6 kbps, interleaved, offset 0); "
-        "pass --config to read the ids with the config that made them"
-    )
-    return TokenizerConfig()
-
-
-def run_inspect(args: argparse.Namespace) -> int:
-    """The ``audiotok inspect`` handler: prints the report; exit 1 if the ids fail under ``--errors``."""
-    if (args.file is None) == (args.ids is None):
-        raise AudiotokError("give either FILE or --ids '1 2 3' (one of them)")
-    notes: list[str] = []
-    file_layout = None
-    if args.file is not None:
-        path = Path(args.file)
-        if str(path) != "-" and not path.is_file():
-            raise AudiotokError(f"{path}: no such file")
-        ids, file_layout = read_id_file(path)
-        source = str(path)
-        config = load_config(args.config, path if str(path) != "-" else None, notes)
-    else:
-        ids, source = parse_id_text(args.ids, "--ids"), "--ids"
-        config = load_config(args.config, None, notes)
-    changes = {
-        key: value
-        for key, value in (("layout", args.layout), ("bandwidth", args.bandwidth), ("vocab_offset", args.vocab_offset))
-        if value is not None
-    }
-    if file_layout is not None and "layout" not in changes and file_layout != config.layout:
-        notes.append(f"{source} records layout {file_layout!r}, the config says {config.layout!r}: using the file's")
-        changes["layout"] = file_layout
-    if changes:
-        config = config.replace(**changes)
-    report = inspect_ids(ids, config, notes=tuple(notes))
-    print(format_report(report, source))
-    return 0 if report.ok or args.errors == "lenient" else 1
-
-
-def add_inspect_command(subparsers: Any) -> None:
-    """Registers ``inspect`` on an ``argparse`` sub-parser collection (``parser.add_subparsers()``)."""
-    inspect = subparsers.add_parser(
-        "inspect",
-        help="a readable summary of a token file or id list: spans, frames, text, malformed spots",
-        description="Shows the spans, frames, duration, layout, text segments and every malformed spot of "
-        "a token sequence, without loading the codec. Exit status 1 when strict decoding would fail "
-        "(0 with --errors lenient).",
-    )
-    inspect.add_argument(
-        "file",
-        nargs="?",
-        help="ids: .npy or .json (as `audiotok encode` writes), or a text file of integers; - = stdin",
-    )
-    inspect.add_argument("--ids", help="the ids on the command line instead of a file, e.g. --ids '1 2 3'")
-    inspect.add_argument(
-        "--config", help=f"audiotok config JSON or a directory holding one (default: the {CONFIG_NAME} beside FILE)"
-    )
-    inspect.add_argument("--layout", choices=sorted(LAYOUTS), help="override the config's layout")
-    inspect.add_argument("--bandwidth", type=float, help="override the config's bandwidth (kbps)")
-    inspect.add_argument("--vocab-offset", type=int, help="override the config's vocab_offset")
-    inspect.add_argument(
-        "--errors",
-        choices=["strict", "lenient"],
-        default="strict",
-        help="strict (default): exit 1 when strict decoding would fail; lenient: exit 0 since lenient never fails",
-    )
-    inspect.set_defaults(run=run_inspect)

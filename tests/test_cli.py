@@ -30,7 +30,7 @@ def audio_folder(tmp_path: Path) -> Path:
 def test_encode_folder_then_decode(codec_dir: Path, audio_folder: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "ids"
     assert main(["encode", str(audio_folder), "--model", str(codec_dir), "--out", str(out), "--device", "cpu"]) == 0
-    a, b = np.load(out / "a.npy"), np.load(out / "b.npy")
+    a, b = np.load(out / "a.npy"), np.load(out / "nested" / "b.npy")  # the path under the folder is kept
     assert len(a) == 8 * 75 + 2 and len(b) == 8 * 150 + 2  # 1 s and 2 s at 75 frames/s
     assert (out / "audiotok_config.json").exists()
     assert main(["decode", str(out / "a.npy"), "--out", str(tmp_path / "wav"), "--device", "cpu"]) == 0
@@ -75,13 +75,14 @@ def test_corrupt_file_is_skipped_and_reported(codec_dir: Path, audio_folder: Pat
     (audio_folder / "broken.wav").write_bytes(b"RIFF\x00\x00not really a wav")
     out = tmp_path / "ids"
     assert main(["encode", str(audio_folder), "--model", str(codec_dir), "--out", str(out), "--device", "cpu"]) == 1
-    err = capsys.readouterr().err
-    assert "skipped" in err and "broken.wav" in err
-    assert sorted(p.name for p in out.glob("*.npy")) == ["a.npy", "b.npy"]
+    captured = capsys.readouterr()
+    assert f"audiotok: skipped {audio_folder / 'broken.wav'}: " in captured.err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy")) == ["a.npy", "nested/b.npy"]
+    assert "wrote 2 id files" in captured.out
 
 
 def test_info_lists_ranges_and_rates(codec_dir: Path, capsys) -> None:
-    assert main(["info", "--model", str(codec_dir), "--vocab-offset", "32000", "--device", "cpu"]) == 0
+    assert main(["info", "--model", str(codec_dir), "--vocab-offset", "32000"]) == 0
     text = capsys.readouterr().out
     assert "codebook  7: 39168..40191" in text
     assert "<|audio_start|>: 40192" in text

@@ -151,5 +151,5 @@ def test_hub_id_offline_says_what_to_do() -> None:
 
 
 def test_missing_directory_is_a_load_error(tmp_path) -> None:
-    with pytest.raises(CodecLoadError, match="local directory"):
+    with pytest.raises(CodecLoadError, match="directory without config.json"):
         load_codec(tmp_path, device="cpu")

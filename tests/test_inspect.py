@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audiotok.cli.inspect import add_command as add_inspect_command
 from audiotok.config import CONFIG_NAME, TokenizerConfig
 from audiotok.errors import AudiotokError, TokenizationError
 from audiotok.ids.codes import IdFormat
 from audiotok.ids.layouts import LAYOUTS, get_layout
 from audiotok.ids.scales import insert_scale_tokens
-from audiotok.inspect import AudioSpan, TextSegment, add_inspect_command, format_report, inspect_ids
+from audiotok.inspect import AudioSpan, TextSegment, format_report, inspect_ids
 
 from conftest import SAMPLING_RATE, clip_of
 
@@ -51,7 +52,7 @@ def _refuse(*_args: object, **_kwargs: object) -> None:
 
 def refuse_codecs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Makes any attempt to load codec weights fail the test."""
-    monkeypatch.setattr("audiotok.codec.Codec.from_pretrained", _refuse)
+    monkeypatch.setattr("audiotok.codecs.registry.load_codec", _refuse)
     monkeypatch.setattr("transformers.EncodecModel.from_pretrained", _refuse)
 
 

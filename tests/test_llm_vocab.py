@@ -27,7 +27,7 @@ from transformers import (
 )
 from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
 
-from audiotok.cli_vocab import add_vocab_command
+from audiotok.cli.vocab import add_command as add_vocab_command
 from audiotok.codecs.encodec.codec import EncodecCodec
 from audiotok.config import CONFIG_NAME, TokenizerConfig
 from audiotok.errors import ConfigError, TokenizationError

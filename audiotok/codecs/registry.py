@@ -1,8 +1,9 @@
 """The codec families, keyed by the ``model_type`` of a checkpoint's ``config.json``.
 
 Adding a family is one folder (``audiotok/codecs/<family>/``, whose ``__init__`` exposes ``CODEC``,
-its ``AudioCodec`` subclass, and ``demo_dir``, which builds its untrained demo checkpoint) and one
-line here. Families are imported only when used.
+its ``AudioCodec`` subclass; ``demo_dir``, which builds its untrained demo checkpoint once; and
+``demo_config``, that checkpoint's transformers config) and one line here. Families are imported
+only when used.
 """
 
 from __future__ import annotations
@@ -123,8 +124,13 @@ def model_type_of(name_or_path: str) -> str:
 
 
 def codec_spec(name_or_path: str | os.PathLike[str]) -> CodecSpec:
-    """A checkpoint's ``CodecSpec`` from its ``config.json`` alone (no weights are loaded)."""
-    name = resolve(name_or_path)
+    """A checkpoint's ``CodecSpec`` from its ``config.json`` alone (no weights are loaded; a demo name builds
+    nothing)."""
+    name = str(name_or_path)
+    family_name = demo_family(name)
+    if family_name is not None:
+        module = family_module(family_name)
+        return module.CODEC.describe(module.demo_config())
     values = model_config_dict(name)
     family = codec_class(model_type_of(name))
     config_class: Any = family.model_class.config_class

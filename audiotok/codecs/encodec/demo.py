@@ -125,6 +125,11 @@ def build_demo_codec(
     return model
 
 
+def demo_config() -> EncodecConfig:
+    """The transformers config of the demo codec (the 24 kHz shape with few filters)."""
+    return small_encodec_config()
+
+
 def demo_dir(cache_dir: str | Path | None = None) -> Path:
     """Builds (once) and caches the EnCodec demo codec in ``~/.cache/audiotok/demo-encodec-24khz``; its directory."""
     return cached_demo_dir("demo-encodec-24khz", build_demo_codec, DEMO_NOTE, cache_dir)

@@ -10,20 +10,20 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
-from .demo_codec import DEMO_MODEL_NAME, small_encodec_config
-from .errors import ConfigError
-from .ids.layouts import LAYOUTS
-from .llm_vocab import BASE_VOCABS, extend_tokenizer
+from ..codecs.registry import DEMO_PREFIX as DEMO_MODEL_NAME
+from ..config import CONFIG_NAME, DEFAULT_CODEC
+from ..errors import ConfigError
+from ..ids.layouts import LAYOUTS
+from ..llm_vocab import BASE_VOCABS, extend_tokenizer
+from .configs import config_only
 
 
-def add_vocab_command(subparsers: Any) -> None:
+def add_command(subparsers: Any) -> None:
     """Adds the ``vocab`` sub-command to an ``argparse`` sub-parser set (its handler is ``args.run``)."""
     parser = subparsers.add_parser(
         "vocab",
@@ -37,13 +37,15 @@ def add_vocab_command(subparsers: Any) -> None:
         "--llm", choices=[entry.name for entry in BASE_VOCABS], help="take the base vocabulary size of a known LLM"
     )
     parser.add_argument("--vocab-offset", type=int, help="first audio id (default: the base vocabulary size)")
-    parser.add_argument("--bandwidth", type=float, help="kbps, one the codec supports (default 6)")
+    parser.add_argument("--codebooks", dest="num_codebooks", type=int, help="codebooks per frame (codec default)")
+    parser.add_argument("--bandwidth", type=float, help="EnCodec only: kbps naming a codebook count (default 6)")
     parser.add_argument("--layout", choices=sorted(LAYOUTS), help="default interleaved")
     parser.add_argument(
         "--model",
         default=DEFAULT_CODEC,
-        help=f"the codec: {DEFAULT_CODEC} (known without download), '{DEMO_MODEL_NAME}', an EnCodec directory, or "
-        "an audiotok config JSON / saved tokenizer directory to start from",
+        help=f"the codec: {DEFAULT_CODEC} (known without download), '{DEMO_MODEL_NAME}[-family]', a codec "
+        "checkpoint directory or hub id (its config.json only), or an audiotok config JSON / saved tokenizer "
+        "directory to start from",
     )
     parser.add_argument(
         "--extend-tokenizer",
@@ -59,8 +61,10 @@ def add_vocab_command(subparsers: Any) -> None:
 
 def run_vocab(args: argparse.Namespace) -> int:
     """The handler of ``audiotok vocab``; raises ConfigError (or OSError) for the caller to report."""
-    config = _base_config(args.model)
+    config = config_only(args.model)
     changes: dict[str, Any] = {}
+    if args.num_codebooks is not None:
+        changes["num_codebooks"] = args.num_codebooks
     if args.bandwidth is not None:
         changes["bandwidth"] = args.bandwidth
     if args.layout is not None:
@@ -103,33 +107,6 @@ def run_vocab(args: argparse.Namespace) -> int:
         f"Resize the model to >= {placed.total_vocab_size} rows (audiotok.extend_model)."
     )
     return 0
-
-
-def _base_config(model: str) -> TokenizerConfig:
-    """The config to start from: 24 kHz defaults, an audiotok config, or one for an EnCodec's config.json."""
-    if model == DEFAULT_CODEC:
-        return TokenizerConfig()
-    if model == DEMO_MODEL_NAME:
-        return TokenizerConfig.for_codec(DEMO_MODEL_NAME, small_encodec_config())
-    path = Path(model)
-    if path.is_file() or (path / CONFIG_NAME).exists():
-        return TokenizerConfig.from_pretrained(path)
-    if path.is_dir():  # EncodecConfig.from_pretrained takes a folder without config.json for the defaults
-        file = path / "config.json"
-        model_type = json.loads(file.read_text()).get("model_type") if file.exists() else None
-        if model_type != "encodec":
-            found = f"a {model_type!r} model" if file.exists() else f"no config.json and no {CONFIG_NAME}"
-            raise ConfigError(f"--model {model}: expected an EnCodec directory, found {found}")
-    from transformers import EncodecConfig
-
-    try:
-        codec_config = EncodecConfig.from_pretrained(model)
-    except (OSError, ValueError) as error:
-        raise ConfigError(
-            f"cannot read an EnCodec config from {model!r} ({error}); pass {DEFAULT_CODEC}, a local EnCodec "
-            "directory, or an audiotok config"
-        ) from None
-    return TokenizerConfig.for_codec(model, codec_config)
 
 
 def _load_hf_tokenizer(directory: Path) -> Any:
