@@ -295,8 +295,9 @@ def format_report(report: InspectionReport, source: str = "ids") -> str:
     spans = report.spans
     lines = [
         f"{source}: {report.num_ids} ids",
-        f"layout {config.layout}: {vocab.num_codebooks} codebooks x {vocab.codebook_size} codes "
-        f"({config.bandwidth:g} kbps), {config.frame_rate} frames/s, {config.tokens_per_second:g} audio ids/s",
+        f"layout {config.layout}: {vocab.num_codebooks} codebooks x {vocab.codebook_size} codes"
+        + (f" ({config.bandwidth:g} kbps)" if config.bandwidth is not None else "")
+        + f", {config.frame_rate:g} frames/s, {config.tokens_per_second:g} audio ids/s",
         f"audio ids {vocab.offset}..{vocab.end - 1}: codes {vocab.offset}..{vocab.code_end - 1}, "
         f"<|audio_start|> {vocab.start_id}, <|audio_end|> {vocab.end_id}, <|audio_pad|> {vocab.pad_id}"
         + (f", scale tokens {vocab.scale_base}..{vocab.end - 1}" if vocab.num_scale_tokens else ""),

@@ -29,7 +29,7 @@ def ids_to_codes(ids, vocab, layout, errors="strict"):
 ROOT = Path(__file__).resolve().parents[1]
 # 1.5 kbps: K = 2 codebooks after a 100-id text vocabulary. Codebook 0 = ids 100..1123, codebook 1 =
 # 1124..2147, <|audio_start|> 2148, <|audio_end|> 2149, <|audio_pad|> 2150.
-CONFIG = TokenizerConfig(bandwidth=1.5, num_codebooks=2, base_vocab_size=100, vocab_offset=100)
+CONFIG = TokenizerConfig(num_codebooks=2, base_vocab_size=100, vocab_offset=100)
 START, END = 2148, 2149
 GOOD = [101, 1128, 102, 1129, 103, 1130]  # codes [[1, 2, 3], [4, 5, 6]], interleaved
 TEXT_IN_SPAN = [101, 1128, 102, 50, 103, 1130]  # a text id where a codebook-1 code belongs

@@ -115,9 +115,9 @@ def model_config_dict(name_or_path: str) -> dict[str, Any]:
     return values
 
 
-def model_type_of(name_or_path: str) -> str:
-    """The ``model_type`` a checkpoint's ``config.json`` names."""
-    model_type = model_config_dict(name_or_path).get("model_type")
+def model_type_of(name_or_path: str, values: dict[str, Any] | None = None) -> str:
+    """The ``model_type`` a checkpoint's ``config.json`` (or its already read ``values``) names."""
+    model_type = (values if values is not None else model_config_dict(name_or_path)).get("model_type")
     if not isinstance(model_type, str):
         raise CodecLoadError(f"the config of {name_or_path!r} names no model_type: not a transformers checkpoint")
     return model_type
@@ -132,6 +132,6 @@ def codec_spec(name_or_path: str | os.PathLike[str]) -> CodecSpec:
         module = family_module(family_name)
         return module.CODEC.describe(module.demo_config())
     values = model_config_dict(name)
-    family = codec_class(model_type_of(name))
+    family = codec_class(model_type_of(name, values))
     config_class: Any = family.model_class.config_class
     return family.describe(config_class.from_dict(values))
