@@ -37,14 +37,14 @@ def synthetic_audio(seconds: float, sampling_rate: int, channels: int = 1, seed:
 
 
 @torch.no_grad()
-def make_decoder_listen(decoder: torch.nn.Module, embeddings: torch.Tensor) -> None:
-    """Zeroes a decoder's biases and rescales each convolution so its output has unit spread on ``embeddings``.
+def make_decoder_listen(decoder: torch.nn.Module, decode: Callable[[], Any]) -> None:
+    """Zeroes a decoder's biases and rescales each convolution so its output has unit spread on real codes.
 
     A random decoder's output is mostly bias, so wrong codes hardly move it; after this, they do.
 
     Args:
         decoder: the codec's decoder (any stack of ``Conv1d``/``ConvTranspose1d`` with other layers between).
-        embeddings: the decoder's input for real codes (the quantizer's decoded embeddings).
+        decode: runs the decoder once on real codes (e.g. ``lambda: model.decode(codes)``).
     """
     kinds = (torch.nn.Conv1d, torch.nn.ConvTranspose1d)
     convs: list[Any] = [m for m in decoder.modules() if isinstance(m, kinds)]
@@ -61,7 +61,7 @@ def make_decoder_listen(decoder: torch.nn.Module, embeddings: torch.Tensor) -> N
 
     handles = [conv.register_forward_hook(normalise) for conv in convs]
     try:
-        decoder(embeddings)  # one pass, in forward order
+        decode()  # one pass, in forward order
     finally:
         for handle in handles:
             handle.remove()

@@ -121,7 +121,7 @@ def build_demo_codec(
     fit_codebooks(model, batch, seed=seed)
     codes = model.quantizer.encode(model.encoder(batch), bandwidth=None)
     with torch.no_grad():
-        make_decoder_listen(model.decoder, model.quantizer.decode(codes))
+        make_decoder_listen(model.decoder, lambda: model.decoder(model.quantizer.decode(codes)))
     return model
 
 
