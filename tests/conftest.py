@@ -113,3 +113,29 @@ def codec48(codec48_dir: Path) -> EncodecCodec:
 def stereo_clip_of(num_samples: int, seed: int = 0, gain: float = 1.0) -> np.ndarray:
     """A stereo 48 kHz clip of exactly ``num_samples`` samples."""
     return gain * synthetic_audio(num_samples / 48000 + 0.01, 48000, channels=2, seed=seed)[:, :num_samples]
+
+
+@pytest.fixture(scope="session")
+def dac_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small DAC of descript/dac_16khz's rate, strides and 12 x 1024 codebooks, fitted, saved."""
+    from audiotok.codecs.dac.demo import build_demo_codec as build_dac
+
+    directory = tmp_path_factory.mktemp("dac_small")
+    build_dac(seed=1).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def mimi_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small Mimi of kyutai/mimi's hop (1920), 12.5 frames/s and 32 x 2048 codebooks, fitted, saved."""
+    from audiotok.codecs.mimi.demo import build_demo_codec as build_mimi
+
+    directory = tmp_path_factory.mktemp("mimi_small")
+    build_mimi(seed=2).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session", params=["encodec", "dac", "mimi"])
+def family_dir(request: pytest.FixtureRequest) -> Path:
+    """Each codec family's small fitted checkpoint directory, in turn (the contract suite runs on each)."""
+    return request.getfixturevalue({"encodec": "codec_dir", "dac": "dac_dir", "mimi": "mimi_dir"}[request.param])
