@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent(
 
     data = Dataset.from_dict({"audio": [c.tolist() for c in clips]})
     forked = data.map(encode, num_proc=2)["ids"]
-    torch.set_num_threads(1)  # as in the workers: thread count changes float rounding, hence near-tie codes
+    torch.set_num_threads(1)  # as in the workers: multithreaded CPU kernels can flip near-tie codes run to run
     serial = data.map(encode, num_proc=1)["ids"]
     expected = [tok.encode(c, 24000).tolist() for c in clips]
     assert serial == expected, "num_proc=1 differs from tok.encode"
