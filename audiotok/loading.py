@@ -39,6 +39,10 @@ class CodecLoadError(AudiotokError, OSError):
     """A codec checkpoint could not be loaded; the message says which case it is and what to do."""
 
 
+def _failed(name: str, reason: str) -> CodecLoadError:
+    return CodecLoadError(f"could not load the EnCodec checkpoint {name!r}: {reason}")
+
+
 def load_model(name_or_path: str) -> EncodecModel:
     """An ``EncodecModel`` from a local directory or a hub id (see the module docstring)."""
     expanded = os.path.expanduser(name_or_path)
@@ -46,10 +50,8 @@ def load_model(name_or_path: str) -> EncodecModel:
         return _from_pretrained(expanded, name_or_path, "local directory")
     if looks_local(name_or_path):
         if os.path.exists(expanded):
-            raise CodecLoadError(
-                f"{name_or_path!r} is a file; pass the checkpoint's directory (the one holding config.json)"
-            )
-        raise CodecLoadError(f"no such directory: {name_or_path!r} (a local path; check it, or pass a hub id)")
+            raise _failed(name_or_path, "it is a file; pass the checkpoint's directory (with config.json)")
+        raise _failed(name_or_path, "no such directory (a local path; check it, or pass a hub id)")
     return _load_hub(name_or_path)
 
 
@@ -72,17 +74,18 @@ def _load_hub(name: str) -> EncodecModel:
     try:
         validate_repo_id(name)
     except HFValidationError as error:
-        raise CodecLoadError(f"{name!r} is neither an existing directory nor a valid hub id: {error}") from error
+        raise _failed(name, f"neither an existing directory nor a valid hub id ({error})") from error
     cached = isinstance(try_to_load_from_cache(name, "config.json"), str)
     unreachable = "the hub is offline (HF_HUB_OFFLINE=1)" if hub_is_offline() else _probe(name)
     if unreachable is None:
         return _from_pretrained(name, name, "hub id")
     if cached:
         return _from_pretrained(name, name, "hub id, from the local cache", local_files_only=True)
-    raise CodecLoadError(
-        f"hub id {name!r} is not in the local cache and {unreachable}. Download it on a connected machine "
+    raise _failed(
+        name,
+        f"hub id not in the local cache and {unreachable}. Download it on a connected machine "
         f"(`hf download {name} --local-dir DIR`), copy DIR here and pass DIR as the model; "
-        f"or try the untrained demo codec with model '{DEMO_MODEL_NAME}' ({DEMO_NOTE})."
+        f"or try the untrained demo codec with model '{DEMO_MODEL_NAME}' ({DEMO_NOTE}).",
     )
 
 
@@ -91,15 +94,15 @@ def _probe(name: str) -> str | None:
     try:
         get_hf_file_metadata(hf_hub_url(name, "config.json"), timeout=PROBE_TIMEOUT_S)
     except GatedRepoError as error:
-        raise CodecLoadError(
-            f"{name!r} is a gated hub model: accept its terms on huggingface.co and log in (`hf auth login`)"
+        raise _failed(
+            name, "a gated hub model: accept its terms on huggingface.co and log in (`hf auth login`)"
         ) from error
     except RepositoryNotFoundError as error:
-        raise CodecLoadError(
-            f"no model {name!r} on the hub: check the name (a private model needs `hf auth login`)"
+        raise _failed(
+            name, "the hub has no model of that name; check it (a private model needs `hf auth login`)"
         ) from error
     except EntryNotFoundError as error:
-        raise CodecLoadError(f"hub model {name!r} has no config.json: it is not a transformers checkpoint") from error
+        raise _failed(name, "the hub model has no config.json: not a transformers checkpoint") from error
     except HfHubHTTPError:
         return None  # the hub answered (e.g. 5xx): let transformers load, with its own retries
     except Exception as error:  # connection refused, DNS, timeout: whatever the HTTP client raises
@@ -111,7 +114,7 @@ def _from_pretrained(path: str, name: str, where: str, **kwargs: Any) -> Encodec
     try:
         return EncodecModel.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as error:
-        raise CodecLoadError(f"could not load the EnCodec checkpoint {name!r} ({where}): {error}") from error
+        raise _failed(name, f"{where}: {error}") from error
 
 
 # -- devices ---------------------------------------------------------------------------------------------
