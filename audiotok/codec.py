@@ -33,6 +33,8 @@ from transformers.models.encodec.modeling_encodec import EncodecConv1d
 
 from .demo_codec import DEMO_MODEL_NAME, DEMO_NOTE, demo_codec_dir
 from .errors import AudioInputError, AudiotokError
+from .loading import CodecLoadError as CodecLoadError  # re-exported: it lived here first
+from .loading import load_model, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -76,26 +78,20 @@ class _Checked(NamedTuple):
         return int(self.codes.shape[-1])
 
 
-class CodecLoadError(AudiotokError, OSError):
-    """A codec checkpoint could not be loaded; the message says how to get one."""
-
-
 def default_device() -> torch.device:
     """CUDA when present, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return resolve_device(None)
 
 
-def _load_model(name_or_path: str) -> EncodecModel:
-    try:
-        return EncodecModel.from_pretrained(name_or_path)
-    except (OSError, ValueError) as error:
-        where = "local directory" if os.path.isdir(name_or_path) else "hub id"
-        raise CodecLoadError(
-            f"could not load the EnCodec checkpoint {name_or_path!r} ({where}): {error}\n"
-            "Without internet access, download it on a connected machine "
-            f"(`hf download {name_or_path} --local-dir DIR`), copy DIR here and pass DIR as the model; "
-            f"or try the untrained demo codec with model '{DEMO_MODEL_NAME}' ({DEMO_NOTE})."
-        ) from error
+def _one_thread_after_fork() -> None:
+    """In a forked child, run torch ops on the calling thread: the parent's intra-op thread pool does not
+    survive fork, and the child's first multithreaded op would wait on it forever (datasets.map with
+    num_proc, DataLoader workers, multiprocessing pools)."""
+    torch.set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; this module body runs once per process
+    os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 
 class Codec:
@@ -103,7 +99,7 @@ class Codec:
 
     Args:
         model: the EnCodec model.
-        device: where it runs; CUDA when present by default.
+        device: where it runs; CUDA when present by default. One this machine lacks raises ``AudiotokError``.
         dtype: float32 by default. bfloat16/float16 change codes (DESIGN.md fact 4): opt in knowingly.
         name: the hub id or directory it came from (for messages and configs).
     """
@@ -116,7 +112,7 @@ class Codec:
         name: str = "",
     ) -> None:
         config = model.config
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         self.dtype = dtype
         self.model: Any = model.to(self.device, dtype).eval()  # type: ignore[arg-type]
         self.name = name or str(getattr(config, "_name_or_path", ""))
@@ -129,12 +125,16 @@ class Codec:
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> Codec:
-        """Loads a hub id or a local directory; ``"demo"`` builds (once) the untrained demo codec."""
+        """Loads a hub id or a local directory; ``"demo"`` builds (once) the untrained demo codec.
+
+        The device is checked before anything loads; loading fails fast offline (``audiotok.loading``).
+        """
         name = str(name_or_path)
+        resolve_device(device)
         if name == DEMO_MODEL_NAME:
             logger.warning("using the %s", DEMO_NOTE)
-            return cls(_load_model(str(demo_codec_dir())), device, dtype, name=DEMO_MODEL_NAME)
-        return cls(_load_model(name), device, dtype, name=name)
+            return cls(load_model(str(demo_codec_dir())), device, dtype, name=DEMO_MODEL_NAME)
+        return cls(load_model(name), device, dtype, name=name)
 
     # -- properties read from the model's config ---------------------------------------------------------
     @property
