@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 MODEL ?= facebook/encodec_24khz
+# pytest-xdist workers for `make test` (auto: one per CPU core); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: setup demo test lint clean
 
@@ -23,7 +25,7 @@ demo: setup
 	$(PY) scripts/demo.py --model $(MODEL) --out demo_out
 
 test: setup
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 lint: setup
 	$(VENV)/bin/ruff check audiotok tests scripts

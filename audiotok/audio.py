@@ -21,7 +21,8 @@ Conversions, in the order :func:`load_audio` applies them:
 * **Validation**: empty audio (0 samples) and NaN/Inf samples raise; the message names the
   first bad sample's index and channel and how many samples are bad.
 * **Channels**: stereo -> mono is the mean of the two channels; mono -> stereo duplicates it.
-* **Rate**: any positive integer rate (8 kHz to 96 kHz and beyond) is resampled to the codec's
+* **Rate**: any positive whole rate in Hz (8 kHz to 96 kHz and beyond; an int, or a float of integral
+  value such as 16000.0; 16000.5 raises) is resampled to the codec's
   rate with ``librosa.resample`` (its default, ``soxr_hq``); equal rates are left untouched.
 * **Missing rate**: an array without ``sampling_rate`` warns (``UserWarning``) and is assumed
   to be at the codec's rate already.
@@ -70,7 +71,7 @@ def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """
     name = os.fspath(path)
     if not os.path.exists(name):
-        raise FileNotFoundError(errno.ENOENT, f"audio file not found: {name!r}", name)
+        raise FileNotFoundError(errno.ENOENT, "audio file not found", name)  # str(): "... not found: 'x'"
     if os.path.isdir(name):
         raise AudioInputError(f"{name!r} is a directory, not an audio file; pass one file at a time")
     try:
@@ -188,15 +189,15 @@ def resample(wave: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
 
     Args:
         wave: ``[..., L]`` float samples.
-        orig_rate: the rate of ``wave`` in Hz, a positive int.
-        target_rate: the wanted rate in Hz, a positive int.
+        orig_rate: the rate of ``wave`` in Hz, a positive int (or integral float).
+        target_rate: the wanted rate in Hz, a positive int (or integral float).
 
     Returns:
         float32 ``[..., L']`` with ``L'`` = ``L * target_rate / orig_rate`` rounded up (librosa's
         rounding can add one sample, e.g. 22050 -> 24000 Hz); ``wave`` itself when the rates are equal.
     """
-    _check_rate(orig_rate, "sampling_rate")
-    _check_rate(target_rate, "target rate")
+    orig_rate = _check_rate(orig_rate, "sampling_rate")
+    target_rate = _check_rate(target_rate, "target rate")
     if orig_rate == target_rate:
         return wave
     out = librosa.resample(wave, orig_sr=int(orig_rate), target_sr=int(target_rate), axis=-1)
@@ -247,6 +248,8 @@ def load_audio(
     Returns:
         C-contiguous float32 ``[channels, L']`` at ``target_rate``.
     """
+    if sampling_rate is not None:
+        sampling_rate = _check_rate(sampling_rate, "sampling_rate")
     if isinstance(source, (str, os.PathLike)):
         name = name or os.fspath(source)
         wave, file_rate = read_audio_file(source)
@@ -270,7 +273,7 @@ def load_audio(
             )
             sampling_rate = target_rate
         rate = sampling_rate
-    _check_rate(rate, "sampling_rate")
+    rate = _check_rate(rate, "sampling_rate")
     validate_wave(wave, name)
     wave = convert_channels(wave, channels, name)
     wave = resample(wave, rate, target_rate)
@@ -308,9 +311,14 @@ def _as_numpy(source: object, name: str) -> np.ndarray:
     )
 
 
-def _check_rate(rate: object, what: str) -> None:
-    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
+def _check_rate(rate: object, what: str) -> int:
+    """A rate in Hz as an int: a positive int, or a float of integral value (16000.0, as configs often hold)."""
+    whole = rate
+    if isinstance(rate, (float, np.floating)) and float(rate).is_integer():
+        whole = int(rate)
+    if isinstance(whole, bool) or not isinstance(whole, (int, np.integer)) or whole <= 0:
         raise AudioInputError(f"{what} must be a positive int in Hz (e.g. 16000), got {rate!r}")
+    return int(whole)
 
 
 def _too_many_channels(name: str, count: int, channel_axis: int, shape: tuple[int, ...]) -> AudioInputError:

@@ -239,13 +239,36 @@ def test_equal_rates_is_a_no_op() -> None:
     assert resample(x, CODEC_RATE, CODEC_RATE) is x
 
 
-@pytest.mark.parametrize("bad", [0, -16000, 44100.0, "16000", True, None])
+@pytest.mark.parametrize("bad", [0, -16000, -16000.0, 44100.5, float("nan"), float("inf"), "16000", True, None])
 def test_bad_rates_raise(bad: object) -> None:
     x = np.zeros((1, 10), dtype=np.float32)
     with pytest.raises(AudioInputError, match="positive int"):
         resample(x, bad, CODEC_RATE)  # type: ignore[arg-type]
     with pytest.raises(AudioInputError, match="positive int"):
         resample(x, CODEC_RATE, bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rate", [16000.0, np.float32(16000.0), np.float64(16000.0), np.int32(16000)])
+def test_integral_float_rates_are_accepted(rate: object) -> None:
+    x = sine(16000, seconds=0.5)
+    expected = load_audio(x, 16000, CODEC_RATE, 1)
+    np.testing.assert_array_equal(load_audio(x, rate, CODEC_RATE, 1), expected)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(resample(x[None, :], rate, CODEC_RATE), expected)  # type: ignore[arg-type]
+
+
+def test_fractional_rate_is_refused_clearly() -> None:
+    with pytest.raises(
+        AudioInputError, match=r"^sampling_rate must be a positive int in Hz \(e\.g\. 16000\), got 16000\.5$"
+    ):
+        load_audio(sine(16000, seconds=0.1), 16000.5, CODEC_RATE, 1)  # type: ignore[arg-type]
+
+
+def test_integral_float_rate_matches_a_file(tmp_path) -> None:
+    path = tmp_path / "a.wav"
+    soundfile.write(path, sine(16000, seconds=0.2), 16000)
+    np.testing.assert_array_equal(load_audio(path, 16000.0, CODEC_RATE, 1), load_audio(path, None, CODEC_RATE, 1))  # type: ignore[arg-type]
+    with pytest.raises(AudioInputError, match="got 16000.5"):
+        load_audio(path, 16000.5, CODEC_RATE, 1)  # type: ignore[arg-type]
 
 
 def test_load_audio_resamples_to_codec_rate() -> None:
@@ -394,8 +417,9 @@ def test_empty_file_raises(tmp_path) -> None:
 
 def test_missing_file_raises_file_not_found(tmp_path) -> None:
     path = tmp_path / "nope.wav"
-    with pytest.raises(FileNotFoundError, match="nope.wav"):
+    with pytest.raises(FileNotFoundError, match="nope.wav") as error:
         load_audio(path, None, CODEC_RATE, 1)
+    assert str(error.value) == f"[Errno 2] audio file not found: {str(path)!r}"  # the path once
 
 
 def test_random_bytes_wav_raises_naming_path(tmp_path) -> None:

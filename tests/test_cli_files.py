@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import tomllib
-from audiotok.codecs.encodec.demo import encodec_48khz_config
 
 from audiotok.cli import main
+from audiotok.codecs.encodec.demo import encodec_48khz_config
 from audiotok.config import CONFIG_NAME
 from audiotok.tokenizer import AudioTokenizer
 
@@ -104,7 +104,8 @@ def test_encode_refuses_an_out_made_with_other_settings(codec_dir: Path, tmp_pat
 
     assert _exit_code([*encode, str(tmp_path / "b.wav"), "--bandwidth", "3"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("audiotok: error: ") and "num_codebooks 2 there, 4 now" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("audiotok: error: ") and "num_codebooks 2 there, 4 now" in err
+    assert len(err.strip().splitlines()) == 1
     assert (out / CONFIG_NAME).read_text() == config_text and not (out / "b.npy").exists()
 
     assert main([*encode, str(tmp_path / "b.wav"), "--bandwidth", "1.5"]) == 0  # same settings: adds the file

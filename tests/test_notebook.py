@@ -175,7 +175,7 @@ def test_default_model_unreachable_falls_back_to_the_demo_codec(
     if not namespace["tok"].codec.is_demo:
         pytest.skip("facebook/encodec_24khz is in the local Hugging Face cache: nothing to fall back from")
     assert "model: facebook/encodec_24khz\n" in out
-    assert "could not load the EnCodec checkpoint 'facebook/encodec_24khz'" in out  # the CodecLoadError
+    assert "could not load the codec checkpoint 'facebook/encodec_24khz'" in out  # the CodecLoadError
     assert "FALLING BACK TO THE UNTRAINED DEMO CODEC" in out and DEMO_NOTE in out
     assert namespace["UNTRAINED"] is True
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -19,14 +20,11 @@ import torch
 from ..config import CodecSpec
 from ..errors import AudioInputError, AudiotokError
 from ..ids.codes import AudioCodes
+from .loading import resolve_device
 
 DEFAULT_MAX_BATCH_SECONDS = 64.0
 
 CodeInput = AudioCodes | np.ndarray | torch.Tensor
-
-
-class CodecLoadError(AudiotokError, OSError):
-    """A codec checkpoint could not be loaded; the message says how to get one."""
 
 
 class StreamingNotSupportedError(AudiotokError):
@@ -42,7 +40,7 @@ class AudioCodec(abc.ABC):
 
     Args:
         model: the transformers model.
-        device: where it runs; CUDA when present by default.
+        device: where it runs; CUDA when present by default. One this machine lacks raises ``AudiotokError``.
         dtype: float32 by default. Half precision changes codes: opt in knowingly.
         name: the hub id or directory it came from (for messages and configs).
     """
@@ -58,7 +56,7 @@ class AudioCodec(abc.ABC):
         dtype: torch.dtype = torch.float32,
         name: str = "",
     ) -> None:
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         self.dtype = dtype
         self.model: Any = model.to(self.device, dtype).eval()
         self.name = name or str(getattr(model.config, "_name_or_path", ""))
@@ -201,6 +199,12 @@ class AudioCodec(abc.ABC):
         return f"{type(self).__name__}({self.name!r}, device={self.device}, dtype={self.dtype})"
 
 
-def default_device() -> torch.device:
-    """CUDA when present, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _one_thread_after_fork() -> None:
+    """In a forked child, run torch ops on the calling thread: the parent's intra-op thread pool does not
+    survive fork, and the child's first multithreaded op would wait on it forever (datasets.map with
+    num_proc, DataLoader workers, multiprocessing pools)."""
+    torch.set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; this module body runs once per process
+    os.register_at_fork(after_in_child=_one_thread_after_fork)

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 
 from ..config import CodecSpec
-from .base import AudioCodec, CodecLoadError
+from .base import AudioCodec
+from .loading import CodecLoadError, checkpoint_source, failed, resolve_device
 
 FAMILIES: dict[str, str] = {
     "encodec": "audiotok.codecs.encodec",
@@ -75,44 +76,41 @@ def load_codec(
     """Loads a codec checkpoint (hub id or local directory; ``demo``/``demo-<family>`` for the untrained demo
     codecs) with the family its ``config.json`` names."""
     name = str(name_or_path)
-    source = resolve(name)
-    family = codec_class(model_type_of(source))
+    resolve_device(device)  # before anything loads
+    source, options = checkpoint_source(resolve(name))
+    family = codec_class(model_type_of(name, _config_dict(name, source, options)))
     try:
-        model = family.model_class.from_pretrained(source)
+        model = family.model_class.from_pretrained(source, **options)
     except (OSError, ValueError) as error:
-        raise CodecLoadError(_load_advice(name, error)) from error
+        raise failed(name, f"{source}: {error}") from error
     return family(model, device, dtype, name=name)
 
 
-def _load_advice(name: str, error: BaseException) -> str:
-    where = "local directory" if os.path.isdir(name) else "hub id"
-    return (
-        f"could not load the codec checkpoint {name!r} ({where}): {error}\n"
-        "Without internet access, download it on a connected machine "
-        f"(`hf download {name} --local-dir DIR`), copy DIR here and pass DIR as the model; "
-        f"or try an untrained demo codec with model '{DEMO_PREFIX}' (EnCodec) or '{DEMO_PREFIX}-<family>'."
-    )
+def _config_dict(name: str, source: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The ``config.json`` at ``source`` (a directory, or a hub id already checked by ``checkpoint_source``)."""
+    from transformers import PretrainedConfig
+
+    try:
+        values, _ = PretrainedConfig.get_config_dict(source, **options)
+    except (OSError, ValueError) as error:
+        raise failed(name, f"its config.json could not be read: {error}") from error
+    return values
 
 
 def model_config_dict(name_or_path: str) -> dict[str, Any]:
     """The checkpoint's ``config.json`` as a dict (a local directory, or a hub id through the cache)."""
-    path = Path(name_or_path)
+    path = Path(name_or_path).expanduser()
     if path.is_dir():
         file = path / "config.json"
         if not file.exists():
-            raise CodecLoadError(f"{name_or_path} is a directory without config.json: not a codec checkpoint")
+            raise failed(name_or_path, "a directory without config.json: not a codec checkpoint")
         try:
             values: dict[str, Any] = json.loads(file.read_text())
         except json.JSONDecodeError as error:
-            raise CodecLoadError(f"{file} is not valid JSON: {error}") from error
+            raise failed(name_or_path, f"{file} is not valid JSON: {error}") from error
         return values
-    from transformers import PretrainedConfig
-
-    try:
-        values, _ = PretrainedConfig.get_config_dict(name_or_path)
-    except (OSError, ValueError) as error:
-        raise CodecLoadError(_load_advice(name_or_path, error)) from error
-    return values
+    source, options = checkpoint_source(name_or_path)
+    return _config_dict(name_or_path, source, options)
 
 
 def model_type_of(name_or_path: str, values: dict[str, Any] | None = None) -> str:
