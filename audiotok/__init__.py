@@ -17,7 +17,7 @@ _EXPORTS: dict[str, str] = {
     "AudioInputError": "audiotok.errors",
     "AudioTokenizer": "audiotok.tokenizer",
     "AudiotokError": "audiotok.errors",
-    "CodecLoadError": "audiotok.codecs.base",
+    "CodecLoadError": "audiotok.codecs.loading",
     "ConfigError": "audiotok.errors",
     "StreamingNotSupportedError": "audiotok.codecs.base",
     "TokenizationError": "audiotok.errors",
@@ -75,7 +75,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .api import decode_tokens, default_tokenizer, encode_to_tokens, set_default_tokenizer
-    from .codecs.base import AudioCodec, CodecLoadError, StreamingNotSupportedError
+    from .codecs.base import AudioCodec, StreamingNotSupportedError
+    from .codecs.loading import CodecLoadError
     from .codecs.registry import load_codec
     from .config import TokenizerConfig
     from .errors import AudioInputError, AudiotokError, ConfigError, TokenizationError

@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import EncodecModel
 
-from audiotok.codecs.base import CodecLoadError
 from audiotok.codecs.encodec.codec import EncodecCodec
+from audiotok.codecs.loading import CodecLoadError
 from audiotok.codecs.registry import load_codec
 from audiotok.errors import AudioInputError, AudiotokError
 

@@ -11,7 +11,7 @@ import torch
 
 import audiotok
 from audiotok import AudioTokenizer, TokenizationError
-from audiotok.codecs.base import CodecLoadError
+from audiotok.codecs.loading import CodecLoadError
 from audiotok.codecs.registry import load_codec
 from audiotok.config import TokenizerConfig
 

@@ -78,7 +78,8 @@ def load_codec(
     name = str(name_or_path)
     resolve_device(device)  # before anything loads
     source, options = checkpoint_source(resolve(name))
-    family = codec_class(model_type_of(name, _config_dict(name, source, options)))
+    values = model_config_dict(source) if os.path.isdir(source) else _config_dict(name, source, options)
+    family = codec_class(model_type_of(name, values))
     try:
         model = family.model_class.from_pretrained(source, **options)
     except (OSError, ValueError) as error:
