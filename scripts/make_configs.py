@@ -38,12 +38,16 @@ def published_codecs() -> dict[str, Any]:
 def standard_configs(
     codec: str, model_config: Any, layouts: Sequence[str] = ("interleaved",)
 ) -> dict[str, TokenizerConfig]:
-    """File name -> config for every codebook count of a codec, e.g. ``encodec_24khz_6kbps.json``,
-    ``dac_44khz_9codebooks.json`` (EnCodec's counts are named by bandwidth)."""
+    """File name -> config for the codebook counts of a codec, e.g. ``encodec_24khz_6kbps.json`` (EnCodec's
+    counts, named by bandwidth), ``dac_44khz_9codebooks.json`` (a few of the counts other families allow)."""
     spec = codec_class(model_config.model_type).describe(model_config)
     stem = codec.rstrip("/").split("/")[-1]
+    counts = spec.codebook_counts
+    if not spec.bandwidths:  # families with any count: the smallest, 8, the default and the largest
+        counts = tuple(sorted({counts[0], spec.default_num_codebooks, counts[-1], *({8} & set(counts))}))
     configs = {}
-    for index, count in enumerate(spec.codebook_counts):
+    for count in counts:
+        index = spec.codebook_counts.index(count)
         tag = f"{spec.bandwidths[index]:g}kbps" if spec.bandwidths else f"{count}codebooks"
         for layout in layouts:
             suffix = "" if layout == "interleaved" else f"_{layout}"
