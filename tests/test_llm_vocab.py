@@ -473,11 +473,14 @@ def test_cli_writes_configs(tmp_path: Path, capsys: pytest.CaptureFixture[str], 
     assert TokenizerConfig.from_pretrained(tmp_path / "c.json").codec == str(codec_dir)  # read from its config.json
     with pytest.raises(ConfigError, match="select one of"):
         _vocab_cli(["--bandwidth", "5"])
-    with pytest.raises(ConfigError, match="expected an EnCodec directory, found no config.json"):
+    with pytest.raises(ConfigError, match="a directory without config.json: not a codec checkpoint"):
         _vocab_cli(["--model", str(tmp_path)])
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    with pytest.raises(ConfigError, match="found a 'llama' model"):
+    with pytest.raises(ConfigError, match=r"no audiotok codec family handles model_type 'llama'; supported: \['dac'"):
         _vocab_cli(["--model", str(tmp_path)])
+    assert _vocab_cli(["--model", "demo-mimi", "--codebooks", "4", "--llm", "llama-3", "--out", str(out)]) == 0
+    mimi = TokenizerConfig.from_pretrained(out)  # any family: Mimi's 2048-entry codebooks after Llama 3's ids
+    assert (mimi.codec_family, mimi.num_codebooks, mimi.codebook_size, mimi.vocab_offset) == ("mimi", 4, 2048, 128256)
 
 
 def test_cli_extends_a_saved_tokenizer(tokenizer_dirs: dict[str, Path], tmp_path: Path) -> None:
