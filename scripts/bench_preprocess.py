@@ -19,11 +19,11 @@ disturbs less than wall time. Then code agreement over every clip: the pipeline'
 K codes are equal. Agreement is reported over every frame but each clip's last, and for the last
 frame separately, split by whether the clip (at the codec's rate) is a whole number of frames (320
 samples at 24 kHz): for other clips the last frame can differ by design (audiotok zero-pads a clip
-to whole frames, transformers pads it by reflection; DESIGN.md fact 2). Elsewhere the two agree up
+to whole frames, transformers pads it by reflection; docs/design.md, fact 2). Elsewhere the two agree up
 to rare float near-ties (a batch changes CPU kernels' rounding by ~1e-7; fact 2): the count is shown.
 
 Model: the full-size 24 kHz architecture ``EncodecConfig()`` with random weights (the real cost;
-DESIGN.md fact 5), made non-degenerate by ``build_demo_codec`` (fitted codebooks, so codes are
+docs/design.md, fact 5), made non-degenerate by ``build_demo_codec`` (fitted codebooks, so codes are
 diverse, not all zero; fact 1), saved with ``save_pretrained`` to a temporary directory that both
 sides load by path. ``--model DIR_OR_ID`` passes a real (unchunked, mono) checkpoint instead.
 
@@ -43,7 +43,7 @@ here, likely OpenMP threads waiting at every parallel region for a partner the s
 which hurts the baseline's many small calls most; ``--threads 1`` gives steadier figures on a shared
 2-core CPU. The load average is recorded.
 
-Memory allocator (DESIGN.md fact 9): on a small CPU, glibc hands big freed buffers back to the
+Memory allocator (docs/design.md, fact 9): on a small CPU, glibc hands big freed buffers back to the
 kernel and every padded batch page-faults them in again. glibc reads its settings at process
 start, so run the benchmark twice and report both:
 

@@ -1,7 +1,7 @@
 """Benchmark: streaming encode/decode against offline Codec.encode/decode, and the naive segment baseline.
 
 A benchmark, not a test. On the full-size 24 kHz architecture (``EncodecConfig()``, random weights made
-non-degenerate by ``build_demo_codec``: DESIGN.md facts 1 and 5; ``--model`` loads a real checkpoint) it
+non-degenerate by ``build_demo_codec``: docs/design.md, facts 1 and 5; ``--model`` loads a real checkpoint) it
 prints a markdown section for docs/BENCHMARKS.md (machine, date, load, command):
 
 1. **equality**: speech-like clips of 1-60 s (odd lengths, so the last frame is partial) streamed through

@@ -73,7 +73,7 @@ def test_mixed_length_batch_equals_each_clip_alone(codec48: EncodecCodec) -> Non
 
 
 def test_transformers_padded_batch_gets_the_short_clips_scale_wrong(codec48: EncodecCodec) -> None:
-    """DESIGN.md fact 3, reproduced: why audiotok batches chunks, not padded clips."""
+    """docs/design.md, fact 3, reproduced: why audiotok batches chunks, not padded clips."""
     short, long = stereo_clip_of(30000, seed=1), stereo_clip_of(60000, seed=2)
     padded = np.zeros((2, 2, 60000), np.float32)
     padded[0, :, :30000], padded[1] = short, long

@@ -16,7 +16,7 @@ NAMES = ["interleaved", "flattened", "delayed", "first_codebook"]
 
 
 def expected_length(name: str, k: int, t: int) -> int:
-    """The DESIGN.md length formulas, written out again."""
+    """The README's layout length formulas, written out again."""
     return {"interleaved": k * t, "flattened": k * t, "delayed": k * (t + k - 1), "first_codebook": t}[name]
 
 

@@ -17,7 +17,7 @@ from audiotok.config import TokenizerConfig
 
 from conftest import clip_of
 
-LAYOUT_LENGTHS = {  # ids of a 225-frame clip at 8 codebooks, per DESIGN.md's table
+LAYOUT_LENGTHS = {  # ids of a 225-frame clip at 8 codebooks, per the README's layout table
     "interleaved": 8 * 225,
     "flattened": 8 * 225,
     "delayed": 8 * (225 + 7),
