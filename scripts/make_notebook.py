@@ -22,16 +22,19 @@ CELLS: list[tuple[str, str, str]] = [  # (kind, tag, source)
         """\
 # Detokenize and listen
 
-What audiotok's ids sound like. This notebook speaks a sentence, encodes it in every layout, shows the
-ids and their rate, decodes them back and lets you listen to the original next to the reconstructions:
-all codebooks, the first codebook alone (the coarse "robot voice") and every bandwidth the codec supports.
-Waveforms and log-mel spectrograms sit side by side, a histogram shows how the codebooks are used, and the
-last section inspects (and repairs) a simulated language-model output.
+What audiotok's ids sound like, for any codec family (EnCodec, DAC, Mimi). This notebook speaks a sentence,
+encodes it in every layout, shows the ids and their rate, decodes them back and lets you listen to the
+original next to the reconstructions: the tokenizer's codebooks, the first codebook alone (the coarse "robot
+voice") and a few of the codebook counts the codec supports. Waveforms and log-mel spectrograms sit side by
+side, a histogram shows how the codebooks are used, and the last section inspects (and repairs) a simulated
+language-model output.
 
-**Model**: `facebook/encodec_24khz` by default, or whatever `$AUDIOTOK_MODEL` names (a hub id, a local
-EnCodec directory, a saved tokenizer directory, an audiotok config JSON, or `demo`). Where the hub cannot be
-reached the default cannot load: the notebook prints why and falls back to the **untrained demo codec**,
-whose ids are real EnCodec codes but whose audio is *not* a faithful reconstruction.
+**Model**: `facebook/encodec_24khz` by default, or whatever `$AUDIOTOK_MODEL` names: a hub id of any family
+(e.g. `descript/dac_16khz`, `kyutai/mimi`), a local checkpoint directory, a saved tokenizer directory, an
+audiotok config JSON, or a demo codec (`demo`, `demo-dac`, `demo-mimi`). Where a hub id cannot be loaded
+(no internet, nothing cached) the notebook prints why and falls back to the matching **untrained demo
+codec** (`demo-dac` for a DAC id, `demo-mimi` for a Mimi id, else `demo`, the EnCodec one), whose ids are
+real codes of that family but whose audio is *not* a faithful reconstruction. A local path must load.
 
 Run it in Jupyter (`pip install notebook`, then `jupyter notebook notebooks/detokenize_and_listen.ipynb`)
 or headless: `jupyter-execute --output=listened notebooks/detokenize_and_listen.ipynb`. The clip and the
@@ -45,10 +48,22 @@ import os
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm's note when ipywidgets is missing
+from audiotok.codecs.registry import DEMO_PREFIX
+
 DEFAULT_MODEL = "facebook/encodec_24khz"
-MODEL = os.environ.get("AUDIOTOK_MODEL") or DEFAULT_MODEL  # hub id, directory, config JSON or "demo"
+MODEL = os.environ.get("AUDIOTOK_MODEL") or DEFAULT_MODEL  # hub id, directory, config JSON, "demo", "demo-dac", ...
 TEXT = "Audio tokens let a language model listen and speak."
 OUT = "listen_out"  # the clip and the figures go here
+
+
+def demo_for(model):  # the demo codec standing in for a hub id that cannot load; None for a local path
+    if os.path.exists(model) or model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        return None
+    family = next((name for name in ("dac", "mimi") if name in model.lower()), None)
+    return f"{DEMO_PREFIX}-{family}" if family else DEMO_PREFIX  # "demo" is the EnCodec one
+
+
+FALLBACK = demo_for(MODEL)
 print(f"model: {MODEL}" + ("  (from $AUDIOTOK_MODEL)" if MODEL != DEFAULT_MODEL else ""))""",
     ),
     (
@@ -65,7 +80,7 @@ from IPython.display import Audio, Image, Markdown, display
 from transformers.utils import logging as transformers_logging
 
 from audiotok import AudioTokenizer, CodecLoadError, TokenizationError, plot
-from audiotok.codecs.encodec.demo import DEMO_MODEL_NAME, DEMO_NOTE, synthetic_audio
+from audiotok.codecs.demo_tools import synthetic_audio
 from audiotok.inspect import format_report, inspect_ids
 from audiotok.ids.layouts import LAYOUTS
 
@@ -73,13 +88,14 @@ transformers_logging.disable_progress_bar()
 try:
     tok = AudioTokenizer.from_pretrained(MODEL)
 except CodecLoadError as error:
-    if MODEL != DEFAULT_MODEL:
-        raise  # a model named explicitly must load
+    if FALLBACK is None:
+        raise  # a local checkpoint must load
     print(error)
-    print(f"\\n*** FALLING BACK TO THE UNTRAINED DEMO CODEC: {DEMO_NOTE}. ***")
-    print("*** Do not judge audio quality by ear with it (the first run builds it: about 30 s). ***\\n")
-    tok = AudioTokenizer.from_pretrained(DEMO_MODEL_NAME)
+    print(f"\\n*** FALLING BACK TO THE UNTRAINED DEMO CODEC {FALLBACK!r} IN PLACE OF {MODEL!r}. ***")
+    print("*** Do not judge audio quality by ear with it (the first run builds it, once). ***\\n")
+    tok = AudioTokenizer.from_pretrained(FALLBACK)
 UNTRAINED = tok.codec.is_demo
+DEMO_NOTE = tok.codec.config.audiotok_note if UNTRAINED else ""  # the label a demo checkpoint carries
 if UNTRAINED:
     print(f"NOTE: {DEMO_NOTE}.")
 SR = tok.config.sampling_rate
@@ -92,7 +108,7 @@ print(tok)""",
 ## The clip
 
 Speech from `espeak-ng` where it is installed, else a synthetic speech-like signal. `tok.load` resamples
-it to the codec's rate and channel count.""",
+it to the codec's rate and channel count (stereo codecs get it on both channels).""",
     ),
     (
         "code",
@@ -152,13 +168,18 @@ for token_id in ids_by_layout["interleaved"][: 1 + 2 * vocab.num_codebooks].toli
 ## Detokenize and listen
 
 Decoding turns the ids back into codes and the codes into audio. The first codebook alone carries the
-coarse shape of the sound; each further residual codebook adds detail. SNR is against the original
-(higher is closer).""",
+coarse shape of the sound; each further residual codebook adds detail. Every family counts codebooks;
+EnCodec also names its counts by bandwidth (kbps). SNR is against the original (higher is closer).""",
     ),
     (
         "code",
         "listen",
         """\
+def describe(config):  # its codebook count, and the bandwidth where the family names one (EnCodec)
+    kbps = f", {config.bandwidth:g} kbps" if config.bandwidth is not None else ""
+    return f"{config.num_codebooks} codebook{'s' if config.num_codebooks > 1 else ''}{kbps}"
+
+
 def listen(label, wave):
     display(Markdown(f"**{label}**"))
     display(Audio(wave, rate=SR))
@@ -174,26 +195,23 @@ coarse_tok = AudioTokenizer(tok.config.replace(layout="first_codebook"), tok.cod
 reconstruction = full.decode(ids_by_layout["interleaved"])[..., :n]
 coarse = coarse_tok.decode(ids_by_layout["first_codebook"])[..., :n]
 listen("original", original)
-listen(
-    f"full reconstruction ({tok.config.bandwidth:g} kbps, {tok.config.num_codebooks} codebooks): "
-    f"SNR {snr_db(reconstruction):.1f} dB",
-    reconstruction,
-)
+listen(f"full reconstruction ({describe(tok.config)}): SNR {snr_db(reconstruction):.1f} dB", reconstruction)
 listen(f"first codebook only, the coarse 'robot voice': SNR {snr_db(coarse):.1f} dB", coarse)
 if UNTRAINED:
-    print(f"NOTE: {DEMO_NOTE}: these SNRs say nothing about EnCodec's quality.")""",
+    print(f"NOTE: {DEMO_NOTE}: these SNRs say nothing about the trained codec's quality.")""",
     ),
     (
         "code",
-        "bandwidths",
+        "codebook_counts",
         """\
-by_bandwidth = {}
-for bandwidth in tok.config.codec_bandwidths:
-    t = AudioTokenizer(tok.config.replace(bandwidth=bandwidth, layout="interleaved"), tok.codec)
+counts = tok.config.codebook_counts
+chosen = sorted({counts[0], counts[len(counts) // 2], counts[-1]})  # the fewest, a middle one, the most
+by_count = {}  # codebook count -> (label, audio)
+for count in chosen:
+    t = AudioTokenizer(tok.config.replace(num_codebooks=count, layout="interleaved"), tok.codec)
     wave = t.decode(t.encode(clip_path))[..., :n]
-    by_bandwidth[bandwidth] = wave
-    label = f"{bandwidth:g} kbps: {t.config.num_codebooks} codebooks, {t.config.tokens_per_second:g} ids/s"
-    listen(f"{label}, SNR {snr_db(wave):.1f} dB", wave)""",
+    by_count[count] = (describe(t.config), wave)
+    listen(f"{describe(t.config)}: {t.config.tokens_per_second:g} ids/s, SNR {snr_db(wave):.1f} dB", wave)""",
     ),
     (
         "markdown",
@@ -207,16 +225,13 @@ One row per clip, on shared scales (amplitude and dB), so a louder or noisier re
         "code",
         "comparison",
         """\
-lowest = min(by_bandwidth)
-figure = plot.plot_comparison(
-    {
-        "original": original,
-        f"full reconstruction ({tok.config.bandwidth:g} kbps)": reconstruction,
-        f"lowest bandwidth ({lowest:g} kbps)": by_bandwidth[lowest],
-        "first codebook only": coarse,
-    },
-    SR,
-)
+rows = {"original": original, f"full reconstruction ({describe(tok.config)})": reconstruction}
+fewest = min(by_count)
+if fewest not in (1, tok.config.num_codebooks):  # else the row above or below shows it
+    label, wave = by_count[fewest]
+    rows[f"fewest codebooks ({label})"] = wave
+rows["first codebook only"] = coarse
+figure = plot.plot_comparison(rows, SR)
 figure.savefig(out / "comparison.png", dpi=72)
 display(Image(filename=str(out / "comparison.png")))""",
     ),
