@@ -87,7 +87,7 @@ def llm_configs(base: TokenizerConfig | None = None) -> dict[str, TokenizerConfi
     """File name -> config for every entry of BASE_VOCABS, e.g. ``llama-3.json``.
 
     Args:
-        base: codec, bandwidth and layout to use (default: ``TokenizerConfig()``: 24 kHz, 6 kbps, interleaved).
+        base: codec, codebook count and layout to use (default: ``TokenizerConfig()``: EnCodec 24 kHz, 8 codebooks).
     """
     base = base or TokenizerConfig()
     return {
@@ -146,7 +146,7 @@ def extend_tokenizer(hf_tokenizer: Any, config: TokenizerConfig) -> TokenizerCon
             raise ConfigError(
                 f"{len(present)} of the {len(strings)} audio token strings are already in the tokenizer "
                 f"(e.g. {_quote(present, vocab)}) but {len(missing)} are not (e.g. {', '.join(missing[:3])}): "
-                "the tokenizer was extended for another config (bandwidth, codebook size) or uses these strings "
+                "the tokenizer was extended for another config (codebook count or size) or uses these strings "
                 "itself; start from the original tokenizer or pass the config it was extended with"
             )
         offset = vocab[strings[0]]

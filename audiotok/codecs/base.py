@@ -46,7 +46,7 @@ class AudioCodec(abc.ABC):
     """
 
     model_type: ClassVar[str]
-    model_class: ClassVar[type]
+    model_class: ClassVar[Any]  # the transformers model class
     can_stream: ClassVar[bool] = False
 
     def __init__(

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any
 
 import numpy as np
 
 from .arrays import is_tensor
 
-IntArray = TypeVar("IntArray")  # a numpy array or a torch tensor of integers
+IntArray = Any  # an integer numpy array or torch tensor; each function returns the type it was given
 
 SPECIAL_TOKEN_NAMES: tuple[str, ...] = ("audio_start", "audio_end", "audio_pad")
 NOT_A_CODE = -1  # codebook index returned for ids that are not codes

@@ -51,12 +51,14 @@ def reach(network: torch.nn.Module, rate: float) -> tuple[float, float]:
     left = right = 0.0
     for module in network.modules():
         if isinstance(module, torch.nn.ConvTranspose1d):
-            s, p, d, k = module.stride[0], module.padding[0], module.dilation[0], module.kernel_size[0]
+            s, p, d, k = (int(module.stride[0]), int(module.padding[0]), int(module.dilation[0]),
+                          int(module.kernel_size[0]))  # fmt: skip
             rate /= s
             left += (d * (k - 1) - p) * rate
             right += p * rate
         elif isinstance(module, torch.nn.Conv1d):
-            s, p, d, k = module.stride[0], module.padding[0], module.dilation[0], module.kernel_size[0]
+            s, p, d, k = (int(module.stride[0]), int(module.padding[0]), int(module.dilation[0]),
+                          int(module.kernel_size[0]))  # fmt: skip
             left += p * rate
             right += (d * (k - 1) - p) * rate
             rate *= s
