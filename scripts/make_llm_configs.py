@@ -3,7 +3,8 @@
 Usage: python scripts/make_llm_configs.py [--out configs/llm]
 The base vocabulary sizes (len(tokenizer)) are audiotok.llm_vocab.BASE_VOCABS, taken from the models'
 published tokenizer files; the codec side is the 24 kHz EnCodec at 6 kbps, interleaved (TokenizerConfig
-defaults, no download). For another codec, codebook count or layout: `audiotok vocab --llm NAME --model ... --codebooks ... --layout ...`.
+defaults, no download). For another codec, codebook count or layout:
+`audiotok vocab --llm NAME --model ... --codebooks ... --layout ...`.
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ class AudioVocab:
         num_codebooks = codes.shape[-2]
         if num_codebooks > self.num_codebooks:
             raise ValueError(f"got {num_codebooks} codebooks, the vocabulary has {self.num_codebooks}")
+        base: Any
         if is_tensor(codes):
             import torch
 

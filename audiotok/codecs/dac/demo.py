@@ -32,7 +32,12 @@ DEMO_NOTE = demo_note("DAC")
 
 
 def _published(rate: int, ratios: list[int], codebooks: int) -> DacConfig:
-    shape: dict[str, Any] = {"codebook_size": 1024, "codebook_dim": 8, "encoder_hidden_size": 64, "decoder_hidden_size": 1536}
+    shape: dict[str, Any] = {
+        "codebook_size": 1024,
+        "codebook_dim": 8,
+        "encoder_hidden_size": 64,
+        "decoder_hidden_size": 1536,
+    }
     return DacConfig(sampling_rate=rate, downsampling_ratios=ratios, n_codebooks=codebooks, **shape)
 
 
