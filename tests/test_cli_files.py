@@ -221,6 +221,7 @@ def test_info_for_a_hub_id_reads_only_its_config(no_weights: None, monkeypatch: 
         return encodec_48khz_config().to_dict(), {}
 
     monkeypatch.setattr("transformers.PretrainedConfig.get_config_dict", config_only)
+    monkeypatch.setattr("audiotok.codecs.registry.checkpoint_source", lambda name: (name, {}))  # as if online
     assert main(["info", "--model", "facebook/encodec_48khz"]) == 0
     rows = _rate_rows(capsys.readouterr().out)
     assert asked == ["facebook/encodec_48khz"]

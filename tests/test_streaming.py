@@ -16,13 +16,12 @@ from audiotok.codecs.encodec.streaming import (
     ChunkedStreamingEncoder,
     StreamingDecoder,
     StreamingEncoder,
-    decode_stream,
-    encode_stream,
     streaming_decoder,
     streaming_encoder,
 )
 from audiotok.errors import AudioInputError, AudiotokError
 from audiotok.ids.codes import AudioCodes
+from audiotok.streaming import decode_stream, encode_stream
 
 from conftest import assert_same_codes_up_to_ties, clip_of, stereo_clip_of
 
