@@ -1,4 +1,4 @@
-"""Benchmark: streaming encode/decode against offline Codec.encode/decode, and the naive segment baseline.
+"""Benchmark: streaming encode/decode against offline EncodecCodec.encode/decode, and the naive segment baseline.
 
 A benchmark, not a test. On the full-size 24 kHz architecture (``EncodecConfig()``, random weights made
 non-degenerate by ``build_demo_codec``: docs/design.md, facts 1 and 5; ``--model`` loads a real checkpoint) it
@@ -6,12 +6,12 @@ prints a markdown section for docs/BENCHMARKS.md (machine, date, load, command):
 
 1. **equality**: speech-like clips of 1-60 s (odd lengths, so the last frame is partial) streamed through
    ``StreamingEncoder`` in blocks of 10 ms, 80 ms, 1 s and 333 samples (7 samples on the 5 s clip, 1
-   sample on the 1 s clip): frames whose codes differ from offline ``Codec.encode`` of the whole clip,
+   sample on the 1 s clip): frames whose codes differ from offline ``EncodecCodec.encode`` of the whole clip,
    and how many of them are proven float near-ties (the first differing code's two codewords are
    equally near the offline residual, gap < 1e-4 of the embedding's norm, as tests/conftest.py
    ``is_near_tie``). For scale, the offline codec against itself: the first half of the 60 s clip
    encoded alone vs inside the whole clip (the same frames; only the kernels' rounding differs);
-2. **decoder**: ``StreamingDecoder`` fed 6 frames (80 ms) per call vs ``Codec.decode``: max abs
+2. **decoder**: ``StreamingDecoder`` fed 6 frames (80 ms) per call vs ``EncodecCodec.decode``: max abs
    difference relative to the RMS of the offline audio, total length;
 3. **naive baseline**: every 80 ms segment through its own ``model.encode`` call; code agreement with
    offline, and the audio (segments decoded on their own and joined) against the offline decode (SNR);
@@ -40,9 +40,10 @@ import torch
 import transformers
 from transformers import EncodecConfig
 
-from audiotok.codecs.encodec.codec import Codec
+from audiotok.codecs.encodec.codec import EncodecCodec
 from audiotok.codecs.encodec.demo import build_demo_codec, synthetic_audio
 from audiotok.codecs.encodec.streaming import StreamingDecoder, StreamingEncoder
+from audiotok.codecs.registry import load_codec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_encode import cpu_model  # noqa: E402  (a sibling script, not a package)
@@ -74,9 +75,9 @@ def clip(seconds: float, seed: int) -> np.ndarray:
     return synthetic_audio(seconds, RATE, seed=seed)[:, : int(seconds * RATE) - 37]
 
 
-def stream_encode(codec: Codec, wave: np.ndarray, size: int, bandwidth: float) -> tuple[torch.Tensor, list[float]]:
+def stream_encode(codec: EncodecCodec, wave: np.ndarray, size: int, codebooks: int) -> tuple[torch.Tensor, list[float]]:
     """Codes of the streamed clip and the wall time of every push (seconds)."""
-    encoder = StreamingEncoder(codec, bandwidth)
+    encoder = StreamingEncoder(codec, codebooks)
     parts, times = [], []
     for block in blocks(wave, size):
         start = time.perf_counter()
@@ -88,7 +89,7 @@ def stream_encode(codec: Codec, wave: np.ndarray, size: int, bandwidth: float) -
     return torch.cat(parts, dim=-1), times
 
 
-def stream_decode(codec: Codec, codes: torch.Tensor, frames: int) -> tuple[torch.Tensor, list[float]]:
+def stream_decode(codec: EncodecCodec, codes: torch.Tensor, frames: int) -> tuple[torch.Tensor, list[float]]:
     decoder = StreamingDecoder(codec)
     parts, times = [], []
     for i in range(0, codes.shape[-1], frames):
@@ -102,7 +103,7 @@ def stream_decode(codec: Codec, codes: torch.Tensor, frames: int) -> tuple[torch
 
 
 @torch.no_grad()
-def tie_checker(codec: Codec, wave: np.ndarray) -> Callable[[int, int, int, int], bool]:
+def tie_checker(codec: EncodecCodec, wave: np.ndarray) -> Callable[[int, int, int, int], bool]:
     """A function (frame, codebook, code_a, code_b) -> whether the two codes are a float near-tie offline."""
     frames = -(-wave.shape[-1] // HOP)
     padded = np.zeros((wave.shape[0], frames * HOP), np.float32)
@@ -155,26 +156,28 @@ def main(argv: list[str] | None = None) -> int:
     load_start = load_avg()
     started = time.perf_counter()
     if args.model:
-        codec = Codec.from_pretrained(args.model, device="cpu")
+        codec = load_codec(args.model, device="cpu")
         model_note = f"`{args.model}`"
     else:
         fit = [synthetic_audio(1.0, RATE, seed=i) for i in range(2)]
-        codec = Codec(build_demo_codec(EncodecConfig(), fit_audio=fit, seed=3), device="cpu", name="full-size demo")
+        model = build_demo_codec(EncodecConfig(), fit_audio=fit, seed=3)
+        codec = EncodecCodec(model, device="cpu", name="full-size demo")
         model_note = "full-size 24 kHz architecture `EncodecConfig()`, random weights + `build_demo_codec` fit"
     bw = args.bandwidth
+    k = codec.spec.codebook_counts[codec.spec.bandwidths.index(bw)]  # EnCodec's codebooks at bw kbps
     lines: list[str] = []
     out = lines.append
     torch.set_num_threads(min(args.threads))  # equality: fastest on a busy CPU
 
     # 1. equality ------------------------------------------------------------------------------------------
-    out("**Equality with offline `Codec.encode`** (frames whose codes differ / proven near-ties):\n")
+    out("**Equality with offline `EncodecCodec.encode`** (frames whose codes differ / proven near-ties):\n")
     out("| clip | frames | 1 sample | 7 samples | 333 samples | 10 ms (240) | 80 ms (1920) | 1 s (24000) |")
     out("|---|---|---|---|---|---|---|---|")
     total = [0, 0, 0]
     waves = {s: clip(s, seed=100 + i) for i, s in enumerate(args.seconds)}
     offline_codes = {}
     for seconds, wave in waves.items():
-        offline = torch.as_tensor(codec.encode(wave, bw).codes)
+        offline = torch.as_tensor(codec.encode(wave, k).codes)
         offline_codes[seconds] = offline
         is_tie = tie_checker(codec, wave)
         cells = []
@@ -182,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             if (size == 1 and seconds > 1) or (size == 7 and seconds > 5):
                 cells.append("")
                 continue
-            frames, differing, ties = compare(stream_encode(codec, wave, size, bw)[0], offline, is_tie)
+            frames, differing, ties = compare(stream_encode(codec, wave, size, k)[0], offline, is_tie)
             total = [total[0] + frames, total[1] + differing, total[2] + ties]
             cells.append(f"{differing} / {ties}")
         out(f"| {wave.shape[-1] / RATE:.4f} s | {offline.shape[-1]} | " + " | ".join(cells) + " |")
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     longest = max(waves)
     wave = waves[longest]
     half = (wave.shape[-1] // 2 // HOP) * HOP
-    prefix = torch.as_tensor(codec.encode(wave[:, :half], bw).codes)
+    prefix = torch.as_tensor(codec.encode(wave[:, :half], k).codes)
     frames, differing, ties = compare(prefix, offline_codes[longest][:, : prefix.shape[-1]], tie_checker(codec, wave))
     out(
         f"\nIn all: {total[0]} frames streamed, {total[1]} differ from offline, {total[2]} of them proven "
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{longest:.0f} s clip): {differing} of {frames} frames differ, {ties} proven near-ties."
     )
     print(lines[-1], file=sys.stderr)
-    at24 = torch.as_tensor(codec.encode(wave, 24.0).codes)
+    at24 = torch.as_tensor(codec.encode(wave, 32).codes)
     frames, differing, ties = compare(stream_encode(codec, wave, BLOCK_80MS, 24.0)[0], at24, tie_checker(codec, wave))
     out(
         f"At 24 kbps (32 codebooks), {longest:.0f} s in 80 ms blocks: {differing} of {frames} frames differ, "
@@ -215,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             dim=-1,
         )
     naive_audio = torch.cat([codec.decode(naive_codes[:, i : i + 6]) for i in range(0, naive_codes.shape[-1], 6)], -1)
-    streamed_codes, _ = stream_encode(codec, wave, BLOCK_80MS, bw)
+    streamed_codes, _ = stream_encode(codec, wave, BLOCK_80MS, k)
     streamed_both, _ = stream_decode(codec, streamed_codes, 6)
     naive_offline_decode = codec.decode(naive_codes)
     out(f"\n**Decoder and the naive baseline** ({longest:.0f} s clip, {bw:g} kbps, 80 ms = 6 frames per call):\n")
@@ -264,12 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     for threads in args.threads:
         torch.set_num_threads(threads)
         start = time.perf_counter()
-        codec.encode(wave, bw)
+        codec.encode(wave, k)
         offline_encode = time.perf_counter() - start
         start = time.perf_counter()
         codec.decode(codes)
         offline_decode = time.perf_counter() - start
-        _, encode_times = stream_encode(codec, wave, BLOCK_80MS, bw)
+        _, encode_times = stream_encode(codec, wave, BLOCK_80MS, k)
         _, decode_times = stream_decode(codec, codes, 6)
         for what, times, offline_time in (
             ("encode", encode_times, offline_encode),

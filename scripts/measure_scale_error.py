@@ -15,8 +15,10 @@ import numpy as np
 import torch
 from transformers.utils import logging as transformers_logging
 
-from audiotok.codecs.encodec.codec import AudioCodes, Codec
+from audiotok.codecs.encodec.codec import EncodecCodec
 from audiotok.codecs.encodec.demo import build_demo_codec, encodec_48khz_config, synthetic_audio
+from audiotok.codecs.registry import load_codec
+from audiotok.ids.codes import AudioCodes
 from audiotok.ids.scales import ScaleQuantizer
 
 
@@ -27,10 +29,10 @@ def main() -> None:
     args = parser.parse_args()
     transformers_logging.disable_progress_bar()
     if args.model:
-        codec = Codec.from_pretrained(args.model, device="cpu")
+        codec = load_codec(args.model, device="cpu")
     else:
         fit = [synthetic_audio(1.0, 48000, channels=2, seed=i) for i in range(2)]
-        codec = Codec(build_demo_codec(encodec_48khz_config(), fit_audio=fit), device="cpu")
+        codec = EncodecCodec(build_demo_codec(encodec_48khz_config(), fit_audio=fit), device="cpu")
     quantizer = ScaleQuantizer()
     print("| clip RMS (dB) | loudness error (dB) | waveform difference (RMS, relative) |")
     print("|---|---|---|")
@@ -38,7 +40,7 @@ def main() -> None:
     for i, level in enumerate(np.linspace(-90, 0, args.clips)):
         wave = synthetic_audio(2.5, 48000, channels=2, seed=100 + i)
         wave = (wave / np.sqrt(np.mean(wave**2)) * 10 ** (level / 20)).astype(np.float32)
-        exact = codec.encode(wave, 6.0)
+        exact = codec.encode(wave, 4)  # 6 kbps
         assert exact.scales is not None
         index = quantizer.to_index(exact.scales.numpy())
         quantised = AudioCodes(exact.codes, torch.from_numpy(quantizer.to_scale(index)), exact.chunk_frames)
