@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(lines[-1], file=sys.stderr)
     at24 = torch.as_tensor(codec.encode(wave, 32).codes)
-    frames, differing, ties = compare(stream_encode(codec, wave, BLOCK_80MS, 24.0)[0], at24, tie_checker(codec, wave))
+    frames, differing, ties = compare(stream_encode(codec, wave, BLOCK_80MS, 32)[0], at24, tie_checker(codec, wave))
     out(
         f"At 24 kbps (32 codebooks), {longest:.0f} s in 80 ms blocks: {differing} of {frames} frames differ, "
         f"{ties} proven near-ties."
