@@ -1,54 +1,63 @@
-"""Benchmark: audiotok's batched encoding against the plain transformers loop, in the same run.
+"""Benchmark: each codec family's batched encoding against the plain transformers one-clip loop, in one run.
 
-A benchmark, not a test. It encodes one corpus of clips several ways and prints a markdown table
-(machine, date, load, exact command) ready to paste into docs/BENCHMARKS.md:
+A benchmark, not a test. It encodes one corpus several ways with one codec family (``--family encodec|dac|
+mimi``) and prints a markdown report (machine, date, load, exact command, table) ready to paste into
+docs/BENCHMARKS.md:
 
-* **baseline**: what a user writes from the transformers docs, one clip at a time:
-  ``model.encode(torch.from_numpy(clip)[None], bandwidth=bw)`` under ``torch.inference_mode()``;
-* **audiotok, one clip at a time**: ``Codec.encode(clip)`` per clip (the reference for "batch = single");
-* **audiotok, batched**: ``Codec.encode_batch(clips, bw, max_batch_seconds=S)`` for each ``--batch-seconds`` S.
+* **baseline**: the loop a user writes from the transformers docs, one clip at a time under
+  ``torch.inference_mode()``, with the family's own ``model.encode``:
+  EnCodec ``model.encode(x, bandwidth=bw)``, DAC ``model.encode(x, n_quantizers=K)``, Mimi
+  ``model.encode(x, num_quantizers=K)``, where ``x = torch.from_numpy(clip)[None]``. The clip is passed
+  as it is for EnCodec and Mimi (their feature extractor does not pad a lone clip) and zero-padded to
+  whole frames for DAC (what ``DacFeatureExtractor`` does);
+* **audiotok, one clip at a time**: ``codec.encode(clip, K)`` per clip (the reference for "batch = alone");
+* **audiotok, batched**: ``codec.encode_batch(clips, K, max_batch_seconds=S)`` for each ``--batch-seconds``
+  S. DAC on a CPU encodes one clip per batch unless ``codec.batch_on_cpu`` is set, so there the default
+  rule runs once and the padded-batch rule (``batch_on_cpu=True``) once per S.
 
-For each: audio seconds encoded per wall second, the ratio to the baseline, CPU time and minor page
-faults, and code agreement. A *frame* agrees when all its K codes are equal. Against the baseline,
-agreement is reported over every frame except each clip's last, and separately for the last frame,
-split by whether the clip is a whole number of frames (320 samples at 24 kHz) long: for other clips
-the last frame may differ by design (audiotok zero-pads the clip to whole frames, transformers pads
-it by reflection; DESIGN.md fact 2). Batched vs audiotok one-at-a-time should agree on every frame
-up to rare float near-ties (fact 2): the count of differing frames is reported. With ``--dtype
-bfloat16`` every method runs in bf16 and its agreement with float32 codes is reported too (fact 4).
+For each: audio seconds encoded per wall second, the ratio to the baseline, CPU time, encoder calls and
+the audio they were given (padding and DAC's re-encoded tails included) over the real audio, and code
+agreement. A *frame* agrees when all its K codes are equal. Against the baseline, agreement is counted
+over every frame except the last frame of each clip whose length is not a whole number of frames (hop
+samples), and that last frame separately: EnCodec and Mimi pad a raw clip's last partial frame inside
+the model (reflection, replication), audiotok zero-pads it, so it may differ by design; DAC's baseline is
+zero-padded like audiotok, so there every frame should agree. Against audiotok one-at-a-time, every frame
+is compared; differences are float near-ties (batch size changes kernels' rounding) and are listed.
 
-Model: the full-size 24 kHz architecture ``EncodecConfig()`` with random weights (the real cost;
-DESIGN.md fact 5), made non-degenerate by ``build_demo_codec`` (fitted codebooks, so codes are
-diverse rather than all zero; fact 1). ``--model DIR_OR_ID`` loads a real (unchunked) checkpoint.
+Model: the full-size published architecture (``--config``: facebook/encodec_24khz, descript/dac_16khz,
+descript/dac_24khz, descript/dac_44khz, kyutai/mimi) with random weights, which cost the same as trained
+ones, made non-degenerate by the family's ``build_demo_codec`` (fitted codebooks: diverse codes). It is
+built once, saved under ``--cache`` and loaded back with ``audiotok.load_codec``. ``--small`` uses the
+family's small demo shapes (a quick check of the script, not a speed figure). ``--model DIR_OR_ID``
+benchmarks a real checkpoint instead (its family comes from its config.json).
 
-Corpus: ``--clips`` clips (default 32) of seeded random durations of 1-20 s of speech-like
-``synthetic_audio``; every 4th is cut to a whole number of frames so the last-frame claim is checked
-both ways. ``--files DIR`` encodes the audio files in DIR instead (loaded at the codec's rate).
+Corpus: ``--clips`` seeded random durations in [--min-seconds, --max-seconds] of speech-like
+``synthetic_audio`` (family defaults: EnCodec 32 clips of 1-20 s; DAC and Mimi, whose full-size models are
+slower, 12 clips of 1-6 s); every 4th clip is cut to a whole number of frames so the last-frame claim is
+checked both ways. ``--files DIR`` encodes the audio files in DIR instead (loaded at the codec's rate).
 
-Interleaving: the machine may be shared, and load that changes over minutes would favour whichever
-method ran in the quiet minute. So the corpus is cut into segments (clips sorted by length, at most
-``max(--batch-seconds)`` of padded audio each, i.e. one batch of the largest setting), and every
-method encodes segment 1, then every method segment 2, ... (order rotated per segment); each
-method's times are summed. ``encode_batch`` thus gets one segment per call (for the largest setting
-that is exactly its own grouping). ``--no-interleave`` runs each method once over the whole corpus.
+Interleaving: on a shared machine, load that changes over minutes would favour whichever method ran in
+the quiet minute. So the corpus is cut into segments (clips sorted by length, at most max(--batch-seconds)
+of padded audio each), and every method encodes segment 1, then every method segment 2, ... (order
+rotated per segment); each method's times are summed. ``--no-interleave`` runs each method once over the
+whole corpus.
 
-Memory allocator (DESIGN.md fact 9): on a small CPU, glibc returns big freed buffers to the kernel
-and every padded batch page-faults them back in, which can make batching *slower* than the loop.
-Run the benchmark twice, with and without telling glibc to keep its memory, and report both:
+Memory allocator: on a small CPU, glibc returns big freed buffers to the kernel and every padded batch
+page-faults them back in. To see that cost, run twice, with and without telling glibc to keep its memory:
 
     .venv/bin/python scripts/bench_encode.py
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 .venv/bin/python scripts/bench_encode.py
 
-The table's header records which of the two a run used, and the load average: a busy machine makes
-every wall-clock figure slower and noisier (the agreement figures don't depend on it). A default run
-(357 s of audio, 4 methods) took 10-12 minutes on the 2-core CPU under a load average of 5-6 from other
-processes; idle, that should be 2-3.5 minutes (an estimate). ``--clips`` trades time for coverage.
+Examples (the README and docs/BENCHMARKS.md give measured runs):
+
+    .venv/bin/python scripts/bench_encode.py --family dac --config descript/dac_16khz
+    .venv/bin/python scripts/bench_encode.py --family mimi --codebooks 32 --device cuda --threads 4
+    .venv/bin/python scripts/bench_encode.py --family mimi --small --clips 4     # seconds: checks the script
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime
 import os
 import platform
@@ -60,55 +69,68 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import transformers
-from transformers import EncodecConfig, EncodecModel
 
+from audiotok import load_codec
 from audiotok.audio import load_audio
-from audiotok.codecs.encodec.codec import Codec
-from audiotok.codecs.encodec.demo import build_demo_codec, synthetic_audio
+from audiotok.codecs.base import AudioCodec
+from audiotok.codecs.demo_tools import cached_demo_dir, demo_note, synthetic_audio
 
 MALLOC_VARS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus", ".m4a"}
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
-DEFAULT_CLIPS = 32
+FAMILY_NAMES = ("encodec", "dac", "mimi")
 
 Codes = list[torch.Tensor]
 
 
-@dataclass
-class Method:
-    name: str
-    run: Callable[[list[np.ndarray]], Sequence[object]]  # clips -> per-clip codes (tensor or AudioCodes)
-    batch_seconds: float | None = None
-    walls: list[float] = field(default_factory=list)  # one total per pass
-    user_s: list[float] = field(default_factory=list)
-    sys_s: list[float] = field(default_factory=list)
-    minor_faults: list[int] = field(default_factory=list)
-    codes: dict[int, torch.Tensor] = field(default_factory=dict)  # clip index -> [K, T], from the first pass
+@dataclass(frozen=True)
+class FamilyDefaults:
+    config: str  # the published architecture benchmarked by default
+    clips: int
+    min_seconds: float
+    max_seconds: float
 
-    def ordered_codes(self, count: int) -> Codes:
-        return [self.codes[i] for i in range(count)]
+
+DEFAULTS = {
+    "encodec": FamilyDefaults("facebook/encodec_24khz", 32, 1.0, 20.0),
+    "dac": FamilyDefaults("descript/dac_16khz", 12, 1.0, 6.0),
+    "mimi": FamilyDefaults("kyutai/mimi", 12, 1.0, 6.0),
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--model",
-        help="a hub id or local directory of a real, unchunked EnCodec checkpoint (default: "
-        "full-size 24 kHz EncodecConfig() with random weights and fitted codebooks)",
+        "--family", choices=FAMILY_NAMES, help="codec family (default encodec, or the family of --model)"
     )
     parser.add_argument(
-        "--clips", type=int, help=f"number of clips (default: {DEFAULT_CLIPS} synthetic; all files with --files)"
+        "--config",
+        help="published architecture to build with random weights (default: facebook/encodec_24khz, "
+        "descript/dac_16khz or kyutai/mimi by family; DAC also descript/dac_24khz, descript/dac_44khz)",
     )
+    parser.add_argument("--small", action="store_true", help="the family's small demo shapes (quick check)")
+    parser.add_argument(
+        "--model", help="hub id or local directory of a real checkpoint to benchmark instead (family from its config)"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path.home() / ".cache" / "audiotok" / "bench",
+        help="where built random-weight models are saved and reused (default ~/.cache/audiotok/bench)",
+    )
+    parser.add_argument("--codebooks", type=int, help="codebooks K (default: the family's default count)")
+    parser.add_argument("--bandwidth", type=float, help="EnCodec only: kbps instead of --codebooks (6.0 = 8)")
+    parser.add_argument("--clips", type=int, help="number of clips (default by family; all files with --files)")
     parser.add_argument("--files", type=Path, help="encode the audio files in this folder instead of synthetic clips")
-    parser.add_argument("--min-seconds", type=float, default=1.0, help="shortest synthetic clip (default 1)")
-    parser.add_argument("--max-seconds", type=float, default=20.0, help="longest synthetic clip (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the durations, the audio and the demo codec")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--bandwidth", type=float, default=6.0, help="kbps (default 6.0: 8 codebooks)")
+    parser.add_argument("--min-seconds", type=float, help="shortest synthetic clip (default by family)")
+    parser.add_argument("--max-seconds", type=float, help="longest synthetic clip (default by family)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the durations, the audio and the model build")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default cpu")
     parser.add_argument("--dtype", default="float32", choices=sorted(DTYPES), help="default float32")
     parser.add_argument(
         "--batch-seconds",
@@ -118,34 +140,106 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="max_batch_seconds values to try (default 16 64)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="timed passes over the corpus (median reported)")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     parser.add_argument(
         "--no-interleave", action="store_true", help="run each method once over the whole corpus, one after another"
     )
-    return parser.parse_args(argv)
-
-
-# -- model and corpus ------------------------------------------------------------------------------------------
-def load_model(args: argparse.Namespace) -> tuple[EncodecModel, str]:
+    args = parser.parse_args(argv)
     if args.model:
-        return EncodecModel.from_pretrained(args.model), args.model
-    config = EncodecConfig()  # the full-size 24 kHz architecture
-    fit = [synthetic_audio(2.0, config.sampling_rate, config.audio_channels, seed=10_000 + i) for i in range(3)]
-    model = build_demo_codec(config, fit_audio=fit, seed=args.seed)
-    return model, "EncodecConfig() (full-size 24 kHz), random weights + fitted codebooks (build_demo_codec)"
+        from audiotok.codecs.registry import model_type_of, resolve
+
+        family = model_type_of(resolve(args.model))
+        if args.family not in (None, family) or family not in DEFAULTS:
+            parser.error(f"--model {args.model} is a {family} checkpoint; this benchmark runs {list(FAMILY_NAMES)}")
+        args.family = family
+    args.family = args.family or "encodec"
+    defaults = DEFAULTS[args.family]
+    args.config = args.config or defaults.config
+    args.min_seconds = defaults.min_seconds if args.min_seconds is None else args.min_seconds
+    args.max_seconds = defaults.max_seconds if args.max_seconds is None else args.max_seconds
+    if args.bandwidth is not None and (args.family != "encodec" or args.codebooks is not None):
+        parser.error("--bandwidth is EnCodec's name for a codebook count: use it with --family encodec, alone")
+    return args
 
 
-def make_corpus(args: argparse.Namespace, config: EncodecConfig) -> tuple[list[np.ndarray], str]:
-    rate, channels, hop = int(config.sampling_rate), int(config.audio_channels), int(config.hop_length)
+# -- model -------------------------------------------------------------------------------------------------------
+def architecture(family: str, name: str, small: bool) -> Any:
+    """The transformers config of a published architecture (or its small demo shape)."""
+    if family == "encodec":
+        from transformers import EncodecConfig
+
+        from audiotok.codecs.encodec.demo import small_encodec_config
+
+        if name != "facebook/encodec_24khz":
+            sys.exit(
+                f"--config {name}: this benchmark covers the unchunked 24 kHz EnCodec (facebook/encodec_24khz); "
+                "the chunked 48 kHz model's baseline output is per-chunk codes, which it does not compare"
+            )
+        return small_encodec_config() if small else EncodecConfig()
+    if family == "dac":
+        from audiotok.codecs.dac.demo import PUBLISHED as DAC_PUBLISHED
+        from audiotok.codecs.dac.demo import small_dac_config
+
+        check_published(name, DAC_PUBLISHED)
+        return small_dac_config(name) if small else DAC_PUBLISHED[name]
+    from audiotok.codecs.mimi.demo import PUBLISHED as MIMI_PUBLISHED
+    from audiotok.codecs.mimi.demo import small_mimi_config
+
+    check_published(name, MIMI_PUBLISHED)
+    return small_mimi_config() if small else MIMI_PUBLISHED[name]
+
+
+def check_published(name: str, published: dict[str, Any]) -> None:
+    if name not in published:
+        sys.exit(f"--config {name}: not a known architecture of this family; choose one of {sorted(published)}")
+
+
+def build(family: str, config: Any, seed: int) -> Any:
+    """A random-weight model of ``config`` with the family's fitted codebooks (``build_demo_codec``)."""
+    if family == "encodec":
+        from audiotok.codecs.encodec.demo import build_demo_codec as build_encodec
+
+        rate, channels = int(config.sampling_rate), int(config.audio_channels)
+        fit = [synthetic_audio(2.0, rate, channels, seed=10_000 + i) for i in range(3)]
+        return build_encodec(config, fit_audio=fit, seed=seed)
+    if family == "dac":
+        from audiotok.codecs.dac.demo import build_demo_codec as build_dac
+
+        return build_dac(config, seed=seed)
+    from audiotok.codecs.mimi.demo import build_demo_codec as build_mimi
+
+    return build_mimi(config, seed=seed)
+
+
+def model_source(args: argparse.Namespace) -> tuple[str, str]:
+    """(what ``load_codec`` loads, a description); builds and caches the random-weight model if needed."""
+    if args.model:
+        return args.model, f"checkpoint {args.model}"
+    shape = "small demo shape of" if args.small else "full-size"
+    slug = args.config.replace("/", "_") + ("-small" if args.small else "") + f"-seed{args.seed}"
+    name = f"{args.family}-{slug}"
+    built = not (args.cache / name / "config.json").exists()
+    config = architecture(args.family, args.config, args.small)
+    start = time.perf_counter()
+    directory = cached_demo_dir(name, lambda: build(args.family, config, args.seed), demo_note(args.family), args.cache)
+    how = f"built and saved in {time.perf_counter() - start:.0f} s" if built else "loaded from the cache"
+    return str(directory), (
+        f"{shape} {args.config} architecture, random weights + fitted codebooks (build_demo_codec, seed "
+        f"{args.seed}); {how} ({directory})"
+    )
+
+
+# -- corpus --------------------------------------------------------------------------------------------------------
+def make_corpus(args: argparse.Namespace, codec: AudioCodec, hop: int) -> tuple[list[np.ndarray], str]:
+    rate, channels = codec.sampling_rate, codec.channels
     if args.files:
         paths = sorted(p for p in args.files.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
         if args.clips:
             paths = paths[: args.clips]
         if not paths:
             sys.exit(f"no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) in {args.files}")
-        clips = [load_audio(p, None, rate, channels) for p in paths]
-        return clips, f"{len(clips)} files from {args.files}"
-    count = args.clips or DEFAULT_CLIPS
+        return [load_audio(p, None, rate, channels) for p in paths], f"{len(paths)} files from {args.files}"
+    count = args.clips or DEFAULTS[args.family].clips
     rng = np.random.default_rng(args.seed)
     clips = []
     for i, seconds in enumerate(rng.uniform(args.min_seconds, args.max_seconds, count)):
@@ -172,20 +266,118 @@ def segments(lengths: list[int], hop: int, budget_samples: float) -> list[list[i
 
 
 # -- the methods ---------------------------------------------------------------------------------------------------
-def baseline_runner(
-    model: EncodecModel, bandwidth: float, device: torch.device, dtype: torch.dtype
-) -> Callable[[list[np.ndarray]], Codes]:
-    """The transformers-docs loop: one clip at a time, codes brought back to the CPU."""
+class EncoderCalls:
+    """Counts the calls of ``model.encode`` and the audio samples (per channel) they are given."""
+
+    def __init__(self, model: Any) -> None:
+        self.calls = 0
+        self.samples = 0
+        inner = model.encode
+
+        def encode(input_values: torch.Tensor, *rest: Any, **options: Any) -> Any:
+            self.calls += 1
+            self.samples += int(input_values.shape[0]) * int(input_values.shape[-1])
+            return inner(input_values, *rest, **options)
+
+        model.encode = encode  # an instance attribute: shadows the method for this model only
+
+
+def baseline_runner(family: str, codec: AudioCodec, k: int, hop: int) -> Callable[[list[np.ndarray]], Codes]:
+    """The transformers-docs loop: one clip at a time through the family's own ``model.encode``."""
+    model, device, dtype = codec.model, codec.device, codec.dtype
+    if family == "encodec":
+        bandwidth = codec.bandwidth_for(k)  # type: ignore[attr-defined]
+
+        def one(x: torch.Tensor) -> torch.Tensor:
+            return model.encode(x, bandwidth=bandwidth).audio_codes[0, 0]
+
+    elif family == "dac":
+
+        def one(x: torch.Tensor) -> torch.Tensor:
+            return model.encode(x, n_quantizers=k).audio_codes[0]
+
+    else:
+
+        def one(x: torch.Tensor) -> torch.Tensor:
+            return model.encode(x, num_quantizers=k).audio_codes[0]
+
+    pad_whole = family == "dac"  # DacFeatureExtractor pads to whole frames; EnCodec's and Mimi's leave a lone clip
 
     def run(clips: list[np.ndarray]) -> Codes:
         out = []
         with torch.inference_mode():
             for clip in clips:
-                codes = model.encode(torch.from_numpy(clip)[None].to(device, dtype), bandwidth=bandwidth).audio_codes
-                out.append(codes[0, 0].cpu())
+                if pad_whole:
+                    clip = np.pad(clip, ((0, 0), (0, -clip.shape[-1] % hop)))
+                out.append(one(torch.from_numpy(clip)[None].to(device, dtype)).cpu())
         return out
 
     return run
+
+
+def batched_runner(codec: AudioCodec, k: int, seconds: float, batch_on_cpu: bool | None) -> Callable[..., Any]:
+    """``encode_batch`` at ``seconds``; for DAC with ``batch_on_cpu`` set as given during the call."""
+
+    def run(clips: list[np.ndarray]) -> Sequence[object]:
+        if batch_on_cpu is None:
+            return codec.encode_batch(clips, k, max_batch_seconds=seconds)
+        before = codec.batch_on_cpu  # type: ignore[attr-defined]
+        codec.batch_on_cpu = batch_on_cpu  # type: ignore[attr-defined]
+        try:
+            return codec.encode_batch(clips, k, max_batch_seconds=seconds)
+        finally:
+            codec.batch_on_cpu = before  # type: ignore[attr-defined]
+
+    return run
+
+
+@dataclass
+class Method:
+    name: str
+    run: Callable[[list[np.ndarray]], Sequence[object]]  # clips -> per-clip codes (tensor or AudioCodes)
+    batched: bool = False
+    walls: list[float] = field(default_factory=list)  # one total per pass
+    user_s: list[float] = field(default_factory=list)
+    sys_s: list[float] = field(default_factory=list)
+    minor_faults: list[int] = field(default_factory=list)
+    calls: int = 0  # encoder calls and samples in the first pass
+    samples: int = 0
+    codes: dict[int, torch.Tensor] = field(default_factory=dict)  # clip index -> [K, T], from the first pass
+
+    def ordered_codes(self, count: int) -> Codes:
+        return [self.codes[i] for i in range(count)]
+
+
+def make_methods(args: argparse.Namespace, family: str, codec: AudioCodec, k: int, hop: int) -> list[Method]:
+    methods = [
+        Method(
+            f"transformers `model.encode`, one clip at a time (baseline){baseline_note(family)}",
+            baseline_runner(family, codec, k, hop),
+        ),
+        Method("audiotok `codec.encode`, one clip at a time", lambda cs: [codec.encode(c, k) for c in cs]),
+    ]
+    has_cpu_rule = hasattr(codec, "batch_on_cpu") and codec.device.type == "cpu"
+    if has_cpu_rule:  # the default rule ignores the budget on CPU: one row, then the padded rule per budget
+        largest = max(args.batch_seconds)
+        methods.append(
+            Method(
+                f"audiotok `codec.encode_batch`, max_batch_seconds={largest:g} (default rule: one clip per batch "
+                "on CPU)",
+                batched_runner(codec, k, largest, None),
+                batched=True,
+            )
+        )
+    for seconds in args.batch_seconds:
+        name = f"audiotok `codec.encode_batch`, max_batch_seconds={seconds:g}"
+        rule = None
+        if has_cpu_rule:
+            name, rule = f"{name}, `batch_on_cpu=True` (padded batches + re-encoded tails)", True
+        methods.append(Method(name, batched_runner(codec, k, seconds, rule), batched=True))
+    return methods
+
+
+def baseline_note(family: str) -> str:
+    return ", clip zero-padded to whole frames" if family == "dac" else ""
 
 
 def plain_codes(item: object) -> torch.Tensor:
@@ -203,9 +395,13 @@ class Usage:
     faults: int = 0
 
 
-def timed(method: Method, clips: list[np.ndarray], indices: list[int], device: torch.device, usage: Usage) -> None:
-    """Runs ``method`` on the clips ``indices``, adds its cost to ``usage`` and keeps the first codes."""
+def timed(
+    method: Method, clips: list[np.ndarray], indices: list[int], device: torch.device, usage: Usage, calls: EncoderCalls
+) -> None:
+    """Runs ``method`` on the clips ``indices``, adds its cost to ``usage`` and keeps the first pass's codes."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    first = not any(i in method.codes for i in indices)
+    calls_before, samples_before = calls.calls, calls.samples
     sync()
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
@@ -216,6 +412,9 @@ def timed(method: Method, clips: list[np.ndarray], indices: list[int], device: t
     usage.user += after.ru_utime - before.ru_utime
     usage.sys += after.ru_stime - before.ru_stime
     usage.faults += after.ru_minflt - before.ru_minflt
+    if first:
+        method.calls += calls.calls - calls_before
+        method.samples += calls.samples - samples_before
     for index, item in zip(indices, result):
         method.codes.setdefault(index, plain_codes(item))
 
@@ -228,20 +427,20 @@ def frames_equal(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def vs_baseline(codes: Codes, ref: Codes, whole: list[bool]) -> tuple[str, str]:
-    """(frames but each clip's last: % equal and count differing, last frame: equal per clip kind)."""
-    body_same = body_total = 0
-    last = {True: [0, 0], False: [0, 0]}
+    """(every frame but the last of non-whole clips: % equal and count differing; that last frame: equal/clips)."""
+    body_same = body_total = last_same = last_total = 0
     for c, r, is_whole in zip(codes, ref, whole):
         if c.shape != r.shape:
             return f"shape mismatch {tuple(c.shape)} vs {tuple(r.shape)}", "-"
         eq = frames_equal(c, r)
-        body_same += int(eq[:-1].sum())
-        body_total += eq.numel() - 1
-        last[is_whole][0] += int(eq[-1])
-        last[is_whole][1] += 1
-    body = f"{100 * body_same / max(body_total, 1):.3f} % ({body_total - body_same} of {body_total} differ)"
-    last_text = f"{last[True][0]}/{last[True][1]} whole-frame clips; {last[False][0]}/{last[False][1]} others"
-    return body, last_text
+        body = eq if is_whole else eq[:-1]
+        body_same += int(body.sum())
+        body_total += body.numel()
+        if not is_whole:
+            last_same += int(eq[-1])
+            last_total += 1
+    text = f"{100 * body_same / max(body_total, 1):.3f} % ({body_total - body_same} of {body_total} differ)"
+    return text, f"{last_same}/{last_total}"
 
 
 def where_they_differ(codes: Codes, ref: Codes, limit: int = 12) -> str:
@@ -284,89 +483,70 @@ def command_line() -> str:
     return f"{env} {shlex.join([str(python), *sys.argv])}".strip()
 
 
-def grouping(codec: Codec, lengths: list[int], batch_seconds: float, groups: list[list[int]]) -> tuple[str, str]:
-    """(batches, padded / real audio) of encode_batch over ``groups``, from Codec's own (private) grouping."""
-    length_batches = getattr(codec, "_length_batches", None)
-    if length_batches is None:
-        return "?", "?"
-    count = padded = 0
-    for group in groups:
-        sub = [lengths[i] for i in group]
-        try:
-            batches = length_batches(sub, batch_seconds, pad_ok=True)
-        except TypeError:  # older signature
-            batches = length_batches(sub, batch_seconds)
-        count += len(batches)
-        padded += sum(len(b) * max(codec.num_frames(sub[i]) for i in b) * codec.hop_length for b in batches)
-    return str(count), f"{padded / sum(lengths):.3f}"
-
-
 def fmt_load(load: tuple[float, float, float]) -> str:
     return " / ".join(f"{x:.2f}" for x in load)
 
 
+def num_codebooks(args: argparse.Namespace, codec: AudioCodec) -> int:
+    spec = codec.spec
+    if args.bandwidth is not None:
+        if args.bandwidth not in spec.bandwidths:
+            sys.exit(f"--bandwidth {args.bandwidth:g}: choose one of {list(spec.bandwidths)}")
+        return spec.codebook_counts[spec.bandwidths.index(args.bandwidth)]
+    k = spec.default_num_codebooks if args.codebooks is None else args.codebooks
+    if k not in spec.codebook_counts:
+        sys.exit(f"--codebooks {k}: the {spec.family} codec takes one of {list(spec.codebook_counts)}")
+    return k
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     dtype = DTYPES[args.dtype]
     t0 = time.perf_counter()
     load_before = os.getloadavg()
 
-    model, model_text = load_model(args)
-    config = model.config
-    if getattr(config, "chunk_length", None) is not None:
-        sys.exit(
-            "this benchmark covers unchunked models (24 kHz): a chunked model's (48 kHz) baseline output is "
-            "per-chunk codes padded to whole chunks, which it does not compare"
-        )
-    clips, corpus_text = make_corpus(args, config)
-    rate, hop = int(config.sampling_rate), int(config.hop_length)
+    source, model_text = model_source(args)
+    codec = load_codec(source, device=device, dtype=dtype)
+    family = codec.model_type
+    if getattr(codec, "is_chunked", False):
+        sys.exit("this benchmark covers unchunked models: a chunked EnCodec's baseline output is per-chunk codes")
+    hop = int(codec.hop_length)  # type: ignore[attr-defined]
+    k = num_codebooks(args, codec)
+    rss_after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    clips, corpus_text = make_corpus(args, codec, hop)
+    rate = codec.sampling_rate
     lengths = [c.shape[-1] for c in clips]
     whole = [n % hop == 0 for n in lengths]
     audio_seconds = sum(lengths) / rate
-    print(f"corpus: {corpus_text}, {audio_seconds:.1f} s of audio", file=sys.stderr, flush=True)
+    print(f"{family}, K={k}; corpus: {corpus_text}, {audio_seconds:.1f} s of audio", file=sys.stderr, flush=True)
 
     reference32: Codes | None = None
     if dtype != torch.float32:  # float32 codes to judge the half-precision codes against (untimed)
-        codec32 = Codec(copy.deepcopy(model), device=device, dtype=torch.float32)
-        largest = max(args.batch_seconds)
-        reference32 = [plain_codes(c) for c in codec32.encode_batch(clips, args.bandwidth, max_batch_seconds=largest)]
+        codec32 = load_codec(source, device=device, dtype=torch.float32)
+        reference32 = [
+            plain_codes(c) for c in codec32.encode_batch(clips, k, max_batch_seconds=max(args.batch_seconds))
+        ]
         del codec32
-    codec = Codec(model, device=device, dtype=dtype)  # casts and moves the shared model in place
-    model = codec.model
 
-    methods = [
-        Method(
-            "transformers `model.encode`, one clip at a time (baseline)",
-            baseline_runner(model, args.bandwidth, device, dtype),
-        ),
-        Method("audiotok `Codec.encode`, one clip at a time", lambda cs: [codec.encode(c, args.bandwidth) for c in cs]),
-    ]
-    for seconds in args.batch_seconds:
-        methods.append(
-            Method(
-                f"audiotok `Codec.encode_batch`, max_batch_seconds={seconds:g}",
-                lambda cs, s=seconds: codec.encode_batch(cs, args.bandwidth, max_batch_seconds=s),
-                batch_seconds=seconds,
-            )
-        )
+    calls = EncoderCalls(codec.model)
+    methods = make_methods(args, family, codec, k, hop)
     budget = float("inf") if args.no_interleave else max(args.batch_seconds) * rate
     groups = segments(lengths, hop, budget) if budget < float("inf") else [list(range(len(clips)))]
 
     # warm-up: every method once on a few clips of different lengths (allocator, kernels, CUDA context)
-    warm = [synthetic_audio(s, rate, int(config.audio_channels), seed=99_999) for s in (1.3, 2.0, 3.7)]
+    warm = [synthetic_audio(s, rate, codec.channels, seed=99_999) for s in (1.3, 2.0, 3.7)]
     for method in methods:
         method.run(warm)
-    codec_seconds = time.perf_counter() - t0
+    setup_seconds = time.perf_counter() - t0
 
     for p in range(args.repeat):
         usage = {id(m): Usage() for m in methods}
         for j, group in enumerate(groups):
             shift = (j + p) % len(methods)
             for method in methods[shift:] + methods[:shift]:
-                timed(method, clips, group, device, usage[id(method)])
+                timed(method, clips, group, device, usage[id(method)], calls)
         for method in methods:
             u = usage[id(method)]
             method.walls.append(u.wall)
@@ -387,8 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     schedule = (
         "each method once over the whole corpus"
         if args.no_interleave
-        else f"interleaved over {len(groups)} segments of <= {max(args.batch_seconds):g} s"
+        else f"interleaved over {len(groups)} segment(s) of <= {max(args.batch_seconds):g} s"
     )
+    frames_total = sum(codec.num_frames(n) for n in lengths)
 
     print(
         f"\n**Machine**: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} "
@@ -403,51 +584,46 @@ def main(argv: list[str] | None = None) -> int:
         f"at end {fmt_load(os.getloadavg())}  "
     )
     print(
-        f"**Model**: {model_text}; bandwidth {args.bandwidth:g} kbps "
-        f"({codec.num_codebooks(args.bandwidth)} codebooks), dtype {args.dtype}  "
+        f"**Model**: {family} ({type(codec).__name__}), {model_text}; {rate} Hz, hop {hop}; K = {k} codebooks, "
+        f"dtype {args.dtype}  "
     )
     print(
-        f"**Corpus**: {corpus_text}: {audio_seconds:.1f} s of audio, {sum(whole)} of {count} clips a whole "
-        f"number of frames; warm-up, then {args.repeat} timed pass(es), {schedule}\n"
+        f"**Corpus**: {corpus_text}: {audio_seconds:.1f} s of audio, {frames_total} frames, {sum(whole)} of {count} "
+        f"clips a whole number of frames; warm-up, then {args.repeat} timed pass(es), {schedule}\n"
     )
 
     header = [
         "method",
-        "batches",
-        "padded / real audio",
+        "encoder calls",
+        "audio encoded / real",
         "wall s (median [best])" if args.repeat > 1 else "wall s",
         "audio s / wall s",
         "x baseline",
         "CPU s user / sys",
         "minor faults",
-        "frames = baseline (all but each clip's last)",
-        "last frame = baseline",
+        "frames = baseline (all but the last of non-whole clips)",
+        "last frame = baseline (non-whole clips)",
         "frames != audiotok one-at-a-time",
     ]
     if reference32 is not None:
         header.append("frames = float32 codes")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
-    frames_padded = f"{sum(-(-n // hop) * hop for n in lengths) / sum(lengths):.3f}"
     for method in methods:
         codes = method.ordered_codes(count)
         wall = statistics.median(method.walls)
-        if method.batch_seconds is not None:
-            batches, pad = grouping(codec, lengths, method.batch_seconds, groups)
-        else:
-            batches, pad = str(count), frames_padded
         body, last = ("-", "-") if method is base else vs_baseline(codes, base_codes, whole)
-        if method.batch_seconds is None:
-            vs_single = "-"
-        else:
+        if method.batched:
             diff, total = differing_frames(codes, single_codes)
             vs_single = f"{diff} of {total}"
+        else:
+            vs_single = "-"
         row = [
             method.name,
-            batches,
-            pad,
+            str(method.calls),
+            f"{method.samples / sum(lengths):.3f}",
             f"{wall:.2f} [{min(method.walls):.2f}]" if args.repeat > 1 else f"{wall:.2f}",
-            f"{audio_seconds / wall:.1f}",
+            f"{audio_seconds / wall:.2f}",
             f"{base_wall / wall:.2f}",
             f"{statistics.median(method.user_s):.1f} / {statistics.median(method.sys_s):.1f}",
             f"{statistics.median(method.minor_faults) / 1e6:.2f} M",
@@ -464,15 +640,19 @@ def main(argv: list[str] | None = None) -> int:
         where = where_they_differ(method.ordered_codes(count), single_codes)
         if where:
             print(
-                f"Frames of `max_batch_seconds={method.batch_seconds:g}` that differ from one-at-a-time "
+                f"Frames of `{method.name.split(', ', 1)[1]}` that differ from one-at-a-time "
                 f"(clip:frame/frames, first differing codebook k): {where}  "
             )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"Peak RSS {peak:.0f} MiB; model build + corpus + warm-up {codec_seconds:.0f} s; "
-        f"whole run {time.perf_counter() - t0:.0f} s."
+        f"Peak RSS {peak:.0f} MiB ({rss_after_load:.0f} MiB once the model was loaded{built_note(model_text)}); "
+        f"setup (model, corpus, warm-up) {setup_seconds:.0f} s; whole run {time.perf_counter() - t0:.0f} s."
     )
     return 0
+
+
+def built_note(model_text: str) -> str:
+    return ", including the model build" if "built and saved" in model_text else ""
 
 
 if __name__ == "__main__":
