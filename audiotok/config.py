@@ -35,7 +35,8 @@ class CodecSpec:
 
     Attributes:
         family: the checkpoint's ``model_type`` ("encodec", "dac", "mimi", ...), the registry key.
-        sampling_rate: audio rate in Hz.
+        sampling_rate: rate of the audio the codec encodes, in Hz.
+        output_sampling_rate: rate of the audio it decodes, if it differs (None: the same).
         audio_channels: channels in and out.
         frame_rate: frames per second (sampling_rate / hop length), a float.
         codebook_size: codes per codebook.
@@ -57,6 +58,7 @@ class CodecSpec:
     bandwidths: tuple[float, ...] = ()
     frames_per_chunk: int = 0
     chunk_stride: int = 0
+    output_sampling_rate: int | None = None
 
     def config_values(self) -> dict[str, Any]:
         """The ``TokenizerConfig`` fields this spec fixes."""
@@ -64,6 +66,7 @@ class CodecSpec:
         return {
             "codec_family": self.family,
             "sampling_rate": self.sampling_rate,
+            "output_sampling_rate": self.output_sampling_rate or self.sampling_rate,
             "audio_channels": self.audio_channels,
             "frame_rate": float(self.frame_rate),
             "codebook_size": self.codebook_size,
@@ -82,7 +85,8 @@ class TokenizerConfig:
     Args:
         codec: hub id or local directory of the codec checkpoint.
         codec_family: the checkpoint's ``model_type`` (see ``audiotok.codecs.FAMILIES``).
-        sampling_rate: the codec's audio rate in Hz.
+        sampling_rate: the rate of the audio the codec encodes, in Hz.
+        output_sampling_rate: the rate of the audio it decodes (None: ``sampling_rate``).
         audio_channels: the codec's channels.
         frame_rate: codec frames per second (a float: Mimi 12.5, DAC 44.1 kHz 86.13).
         codebook_size: codes per codebook.
@@ -103,6 +107,7 @@ class TokenizerConfig:
     codec: str = DEFAULT_CODEC
     codec_family: str = "encodec"
     sampling_rate: int = 24000
+    output_sampling_rate: int | None = None
     audio_channels: int = 1
     frame_rate: float = 75.0
     codebook_size: int = 1024
@@ -120,15 +125,18 @@ class TokenizerConfig:
     scale_step_db: float = 0.25
 
     def __post_init__(self) -> None:
+        if self.output_sampling_rate is None:
+            self.output_sampling_rate = self.sampling_rate
         self.frame_rate = float(self.frame_rate)
         self.codebook_counts = [int(k) for k in self.codebook_counts]
         self.bandwidths = [float(b) for b in self.bandwidths]
         self._validate()
 
     def _validate(self) -> None:
-        if self.sampling_rate <= 0 or self.frame_rate <= 0:
+        if self.sampling_rate <= 0 or self.frame_rate <= 0 or (self.output_sampling_rate or 0) <= 0:
             raise ConfigError(
-                f"sampling_rate and frame_rate must be positive, got {self.sampling_rate}, {self.frame_rate}"
+                "sampling_rate, output_sampling_rate and frame_rate must be positive, got "
+                f"{self.sampling_rate}, {self.output_sampling_rate}, {self.frame_rate}"
             )
         if self.audio_channels not in (1, 2):
             raise ConfigError(f"audio_channels must be 1 or 2, got {self.audio_channels}")

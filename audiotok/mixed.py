@@ -130,7 +130,7 @@ class DecodedSegment:
         start: position of the segment's first id in the output (see ``Segment``).
         ids: the segment's ids, int64 ``[n]``.
         text: the decoded string (text segments), else None.
-        audio: float32 ``[channels, samples]`` at ``config.sampling_rate`` (audio segments), else None.
+        audio: float32 ``[channels, samples]`` at ``config.output_sampling_rate`` (audio segments), else None.
     """
 
     kind: Literal["text", "audio"]

@@ -149,7 +149,7 @@ class AudioTokenizer:
 
     # -- decode -------------------------------------------------------------------------------------------
     def decode(self, ids: IdsLike, errors: Errors = "strict", return_tensors: ReturnTensors = "np") -> Any:
-        """Ids -> audio ``[C, samples]`` float32 at ``config.sampling_rate``; several spans are joined in order."""
+        """Ids -> audio ``[C, samples]`` float32 at ``config.output_sampling_rate``; spans are joined in order."""
         waves = self.decode_spans(ids, errors=errors, return_tensors="pt")
         joined = torch.cat(waves, dim=-1) if waves else torch.zeros(self.codec.channels, 0)
         return _as_return(joined, return_tensors)

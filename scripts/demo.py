@@ -60,7 +60,7 @@ def main() -> int:
     tokenizer.save_pretrained(out / "tokenizer", save_codec=tokenizer.codec.name == DEMO_MODEL_NAME)
 
     wave = tokenizer.decode(ids)
-    sf.write(out / "speech_decoded.wav", wave.T, tokenizer.config.sampling_rate)
+    sf.write(out / "speech_decoded.wav", wave.T, tokenizer.config.output_sampling_rate)
     print(f"saved {out / 'speech_ids.npy'}, {out / 'tokenizer'} and {out / 'speech_decoded.wav'}")
     if tokenizer.codec.is_demo:
         print(f"NOTE: {DEMO_NOTE}.")

@@ -98,7 +98,8 @@ UNTRAINED = tok.codec.is_demo
 DEMO_NOTE = tok.codec.config.audiotok_note if UNTRAINED else ""  # the label a demo checkpoint carries
 if UNTRAINED:
     print(f"NOTE: {DEMO_NOTE}.")
-SR = tok.config.sampling_rate
+SR = tok.config.sampling_rate  # the rate the codec encodes
+OUT_SR = tok.config.output_sampling_rate  # the rate it decodes (the same for most families)
 print(tok)""",
     ),
     (
@@ -180,9 +181,9 @@ def describe(config):  # its codebook count, and the bandwidth where the family 
     return f"{config.num_codebooks} codebook{'s' if config.num_codebooks > 1 else ''}{kbps}"
 
 
-def listen(label, wave):
+def listen(label, wave, rate=OUT_SR):
     display(Markdown(f"**{label}**"))
-    display(Audio(wave, rate=SR))
+    display(Audio(wave, rate=rate))
 
 
 def snr_db(wave):
@@ -194,7 +195,7 @@ full = AudioTokenizer(tok.config.replace(layout="interleaved"), tok.codec)
 coarse_tok = AudioTokenizer(tok.config.replace(layout="first_codebook"), tok.codec)
 reconstruction = full.decode(ids_by_layout["interleaved"])[..., :n]
 coarse = coarse_tok.decode(ids_by_layout["first_codebook"])[..., :n]
-listen("original", original)
+listen("original", original, rate=SR)
 listen(f"full reconstruction ({describe(tok.config)}): SNR {snr_db(reconstruction):.1f} dB", reconstruction)
 listen(f"first codebook only, the coarse 'robot voice': SNR {snr_db(coarse):.1f} dB", coarse)
 if UNTRAINED:

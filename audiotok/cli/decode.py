@@ -72,12 +72,12 @@ def run_decode(args: argparse.Namespace) -> int:
                 tokenizer = AudioTokenizer(tokenizer.config.replace(layout=layout), tokenizer.codec)  # the file's
             wave = tokenizer.decode(ids, errors=args.errors)
             target.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(target, wave.T, tokenizer.config.sampling_rate, subtype="FLOAT")
+            sf.write(target, wave.T, tokenizer.config.output_sampling_rate, subtype="FLOAT")
         except (AudiotokError, OSError, sf.SoundFileError) as error:
             failures += 1
             report_skip(path, error)
             continue
         written += 1
-        tqdm.write(f"{path} -> {target} ({wave.shape[-1] / tokenizer.config.sampling_rate:.2f} s)")
+        tqdm.write(f"{path} -> {target} ({wave.shape[-1] / tokenizer.config.output_sampling_rate:.2f} s)")
     print(f"wrote {written} wav files" + (f", skipped {failures}" if failures else ""))
     return EXIT_SKIPPED if failures else EXIT_OK

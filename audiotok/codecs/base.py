@@ -82,6 +82,11 @@ class AudioCodec(abc.ABC):
         return self.spec.sampling_rate
 
     @property
+    def output_sampling_rate(self) -> int:
+        """The rate of decoded audio (differs from ``sampling_rate`` for some families)."""
+        return self.spec.output_sampling_rate or self.spec.sampling_rate
+
+    @property
     def channels(self) -> int:
         return self.spec.audio_channels
 
