@@ -135,7 +135,35 @@ def mimi_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session", params=["encodec", "dac", "mimi"])
+@pytest.fixture(scope="session")
+def wavtokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small WavTokenizer of the 40-frames/s shape (24 kHz, hop 600, one 4096-entry codebook), fitted, saved."""
+    from audiotok.codecs.wavtokenizer.demo import build_demo_codec as build_wavtokenizer
+
+    directory = tmp_path_factory.mktemp("wavtokenizer_small")
+    build_wavtokenizer(seed=3).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def xcodec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small X-codec of the published shape (16 kHz, hop 320, 8 x 1024 codebooks, HuBERT semantic model), fitted."""
+    from audiotok.codecs.xcodec.demo import build_demo_codec as build_xcodec
+
+    directory = tmp_path_factory.mktemp("xcodec_small")
+    build_xcodec(seed=4).save_pretrained(directory)
+    return directory
+
+
+FAMILY_FIXTURES = {
+    "encodec": "codec_dir",
+    "dac": "dac_dir",
+    "mimi": "mimi_dir",
+    "wavtokenizer": "wavtokenizer_dir",
+}
+
+
+@pytest.fixture(scope="session", params=list(FAMILY_FIXTURES))
 def family_dir(request: pytest.FixtureRequest) -> Path:
     """Each codec family's small fitted checkpoint directory, in turn (the contract suite runs on each)."""
-    return request.getfixturevalue({"encodec": "codec_dir", "dac": "dac_dir", "mimi": "mimi_dir"}[request.param])
+    return request.getfixturevalue(FAMILY_FIXTURES[request.param])

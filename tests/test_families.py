@@ -1,4 +1,4 @@
-"""The contract every codec family keeps, checked the same way on each (EnCodec 24 kHz, DAC, Mimi).
+"""The contract every codec family keeps, checked the same way on each (EnCodec 24 kHz, DAC, Mimi, ...).
 
 Oracles are transformers' own model calls on the clip alone, zero-padded to whole frames; fixtures are
 small models of each family's real shape with fitted codebooks, saved and loaded back by directory.
@@ -41,6 +41,10 @@ def transformers_encode(codec: Any, wave: np.ndarray, num_codebooks: int) -> tor
         return model.encode(x, bandwidth=codec.bandwidth_for(num_codebooks)).audio_codes[0, 0]
     if codec.model_type == "dac":
         return model.encode(x, n_quantizers=num_codebooks).audio_codes[0]
+    if codec.model_type == "wavtokenizer":
+        return model.encode(x).audio_codes[0]
+    if codec.model_type == "xcodec":
+        return model.encode(x, bandwidth=codec.bandwidth_for(num_codebooks)).audio_codes[0]
     return model.encode(x, num_quantizers=num_codebooks).audio_codes[0]
 
 
@@ -156,6 +160,10 @@ def test_strict_names_the_bad_id_and_lenient_repairs(tokenizer: AudioTokenizer) 
         tokenizer.decode(bad)
     (repaired,) = tokenizer.ids_to_codes(bad, errors="lenient")
     (clean,) = tokenizer.ids_to_codes(ids)
+    if clean.codes.shape[0] == 1:  # one codebook: a substituted id cannot be told from a missing frame
+        frame = int((tokenizer.vocab.codebook_of(ids[:5]) >= 0).sum())  # the codes before position 5
+        assert np.array_equal(repaired.codes, np.delete(clean.codes, frame, axis=1))
+        return
     assert repaired.codes.shape == clean.codes.shape
     assert (repaired.codes != clean.codes).sum() <= 1  # only the replaced id's code changed
 

@@ -25,6 +25,7 @@ FAMILIES: dict[str, str] = {
     "encodec": "audiotok.codecs.encodec",
     "dac": "audiotok.codecs.dac",
     "mimi": "audiotok.codecs.mimi",
+    "wavtokenizer": "audiotok.codecs.wavtokenizer",
 }
 """``model_type`` -> the module of its family."""
 
