@@ -160,6 +160,7 @@ FAMILY_FIXTURES = {
     "dac": "dac_dir",
     "mimi": "mimi_dir",
     "wavtokenizer": "wavtokenizer_dir",
+    "xcodec": "xcodec_dir",
 }
 
 

@@ -26,6 +26,7 @@ FAMILIES: dict[str, str] = {
     "dac": "audiotok.codecs.dac",
     "mimi": "audiotok.codecs.mimi",
     "wavtokenizer": "audiotok.codecs.wavtokenizer",
+    "xcodec": "audiotok.codecs.xcodec",
 }
 """``model_type`` -> the module of its family."""
 
