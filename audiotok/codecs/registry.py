@@ -25,6 +25,8 @@ FAMILIES: dict[str, str] = {
     "encodec": "audiotok.codecs.encodec",
     "dac": "audiotok.codecs.dac",
     "mimi": "audiotok.codecs.mimi",
+    "xcodec2": "audiotok.codecs.xcodec2",
+    "neucodec": "audiotok.codecs.neucodec",
 }
 """``model_type`` -> the module of its family."""
 
