@@ -135,7 +135,27 @@ def mimi_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session", params=["encodec", "dac", "mimi"])
+@pytest.fixture(scope="session")
+def xcodec2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small X-codec2 of the published hop (320), 16 kHz and 65,536-entry FSQ codebook, fitted, saved."""
+    from audiotok.codecs.xcodec2.demo import build_demo_codec as build_xcodec2
+
+    directory = tmp_path_factory.mktemp("xcodec2_small")
+    build_xcodec2(seed=3).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def neucodec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small NeuCodec of the published hop (320 in, 480 out), 16/24 kHz and FSQ codebook, fitted, saved."""
+    from audiotok.codecs.neucodec.demo import build_demo_codec as build_neucodec
+
+    directory = tmp_path_factory.mktemp("neucodec_small")
+    build_neucodec(seed=4).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session", params=["encodec", "dac", "mimi", "xcodec2", "neucodec"])
 def family_dir(request: pytest.FixtureRequest) -> Path:
     """Each codec family's small fitted checkpoint directory, in turn (the contract suite runs on each)."""
-    return request.getfixturevalue({"encodec": "codec_dir", "dac": "dac_dir", "mimi": "mimi_dir"}[request.param])
+    return request.getfixturevalue(f"{request.param}_dir" if request.param != "encodec" else "codec_dir")
