@@ -2,8 +2,9 @@
 
 Usage: python scripts/make_configs.py [--out configs]
 The EnCodec 24 kHz configs describe facebook/encodec_24khz (transformers' EncodecConfig defaults),
-the 48 kHz ones facebook/encodec_48khz as transformers' converter configures it; the DAC and Mimi ones
-the published descript/dac_* and kyutai/mimi architectures (see each family's ``demo.py``). No
+the 48 kHz ones facebook/encodec_48khz as transformers' converter configures it; the DAC, Mimi, X-codec2
+and NeuCodec ones the published descript/dac_*, kyutai/mimi, HKUSTAudio/xcodec2-hf and neuphonic/neucodec
+architectures (see each family's ``demo.py``). No
 download is needed. For another offset or layout use `audiotok vocab` or
 TokenizerConfig.from_pretrained(path).replace(vocab_offset=..., layout=...).
 """
@@ -29,7 +30,7 @@ def published_codecs() -> dict[str, Any]:
         "facebook/encodec_24khz": EncodecConfig(),
         "facebook/encodec_48khz": encodec_48khz_config(),
     }
-    for family in ("dac", "mimi"):
+    for family in ("dac", "mimi", "xcodec2", "neucodec"):
         module = __import__(f"audiotok.codecs.{family}.demo", fromlist=["PUBLISHED"])
         codecs.update(module.PUBLISHED)
     return codecs

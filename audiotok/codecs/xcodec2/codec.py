@@ -17,7 +17,7 @@ its attention takes no mask. X-codec2 cannot stream (non-causal encoder and deco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ class Xcodec2Codec(AudioCodec):
     """X-codec2 with exact batched encoding (equal frame counts share a batch) and decoding to ``T * hop``."""
 
     model_type = "xcodec2"
-    model_class = Xcodec2Model
+    model_class: ClassVar[Any] = Xcodec2Model
 
     @classmethod
     def describe(cls, model_config: Any) -> CodecSpec:

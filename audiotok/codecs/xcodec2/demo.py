@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from transformers import Xcodec2Config, Xcodec2Model
 
@@ -107,6 +106,3 @@ def demo_config() -> Xcodec2Config:
 def demo_dir(cache_dir: str | Path | None = None) -> Path:
     """Builds (once) and caches the X-codec2 demo codec in ``~/.cache/audiotok/demo-xcodec2``; its directory."""
     return cached_demo_dir("demo-xcodec2", build_demo_codec, DEMO_NOTE, cache_dir)
-
-
-
