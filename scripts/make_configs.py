@@ -3,7 +3,8 @@
 Usage: python scripts/make_configs.py [--out configs]
 The EnCodec 24 kHz configs describe facebook/encodec_24khz (transformers' EncodecConfig defaults),
 the 48 kHz ones facebook/encodec_48khz as transformers' converter configures it; the DAC, Mimi,
-WavTokenizer and X-codec ones the published architectures (see each family's ``demo.py``). No
+WavTokenizer, X-codec, X-codec2 and NeuCodec ones the published architectures (see each family's
+``demo.py``). No
 download is needed. For another offset or layout use `audiotok vocab` or
 TokenizerConfig.from_pretrained(path).replace(vocab_offset=..., layout=...).
 """
@@ -29,7 +30,7 @@ def published_codecs() -> dict[str, Any]:
         "facebook/encodec_24khz": EncodecConfig(),
         "facebook/encodec_48khz": encodec_48khz_config(),
     }
-    for family in ("dac", "mimi", "wavtokenizer", "xcodec"):
+    for family in ("dac", "mimi", "wavtokenizer", "xcodec", "xcodec2", "neucodec"):
         module = __import__(f"audiotok.codecs.{family}.demo", fromlist=["PUBLISHED"])
         codecs.update(module.PUBLISHED)
     return codecs

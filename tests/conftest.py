@@ -146,6 +146,16 @@ def wavtokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def xcodec2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small X-codec2 of the published hop (320), 16 kHz and 65,536-entry FSQ codebook, fitted, saved."""
+    from audiotok.codecs.xcodec2.demo import build_demo_codec as build_xcodec2
+
+    directory = tmp_path_factory.mktemp("xcodec2_small")
+    build_xcodec2(seed=3).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
 def xcodec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small X-codec of the published shape (16 kHz, hop 320, 8 x 1024 codebooks, HuBERT semantic model), fitted."""
     from audiotok.codecs.xcodec.demo import build_demo_codec as build_xcodec
@@ -155,12 +165,24 @@ def xcodec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def neucodec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small NeuCodec of the published hop (320 in, 480 out), 16/24 kHz and FSQ codebook, fitted, saved."""
+    from audiotok.codecs.neucodec.demo import build_demo_codec as build_neucodec
+
+    directory = tmp_path_factory.mktemp("neucodec_small")
+    build_neucodec(seed=4).save_pretrained(directory)
+    return directory
+
+
 FAMILY_FIXTURES = {
     "encodec": "codec_dir",
     "dac": "dac_dir",
     "mimi": "mimi_dir",
     "wavtokenizer": "wavtokenizer_dir",
     "xcodec": "xcodec_dir",
+    "xcodec2": "xcodec2_dir",
+    "neucodec": "neucodec_dir",
 }
 
 

@@ -1,4 +1,5 @@
-"""The contract every codec family keeps, checked the same way on each (EnCodec 24 kHz, DAC, Mimi, ...).
+"""The contract every codec family keeps, checked the same way on each (EnCodec, DAC, Mimi, WavTokenizer,
+X-codec, X-codec2, NeuCodec).
 
 Oracles are transformers' own model calls on the clip alone, zero-padded to whole frames; fixtures are
 small models of each family's real shape with fitted codebooks, saved and loaded back by directory.
@@ -36,6 +37,8 @@ def padded(codec: Any, wave: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def transformers_encode(codec: Any, wave: np.ndarray, num_codebooks: int) -> torch.Tensor:
     """The family's own ``encode`` of one zero-padded clip: codes ``[K, T]``."""
+    if codec.model_type in ("xcodec2", "neucodec"):
+        return featured_encode(codec, wave)
     model, x = codec.model, padded(codec, wave)
     if codec.model_type == "encodec":
         return model.encode(x, bandwidth=codec.bandwidth_for(num_codebooks)).audio_codes[0, 0]
@@ -48,6 +51,21 @@ def transformers_encode(codec: Any, wave: np.ndarray, num_codebooks: int) -> tor
     return model.encode(x, num_quantizers=num_codebooks).audio_codes[0]
 
 
+def featured_encode(codec: Any, wave: np.ndarray) -> torch.Tensor:
+    """X-codec2 / NeuCodec: ``encode`` of the family's feature extractor's output for the clip alone (NeuCodec's
+    clips shorter than a frame zero-padded to one frame first). Where torchaudio is missing, the inputs are
+    the zero-padded clip and the codec's filter banks, which ``test_xcodec2.py`` checks against transformers."""
+    from audiotok.codecs.xcodec2.features import has_torchaudio
+
+    samples = max(wave.shape[-1], codec.hop_length) if codec.model_type == "neucodec" else wave.shape[-1]
+    clip = np.pad(wave[0], (0, samples - wave.shape[-1]))
+    if has_torchaudio():
+        inputs = dict(codec.feature_extractor()(clip, sampling_rate=codec.sampling_rate, return_tensors="pt"))
+    else:
+        inputs = codec.model_inputs([torch.from_numpy(clip)[None]])
+    return codec.model.encode(**inputs).audio_codes[0]
+
+
 @torch.no_grad()
 def transformers_decode(codec: Any, codes: torch.Tensor) -> torch.Tensor:
     """The family's own ``decode`` of one clip's codes ``[K, T]``: audio ``[C, L]``."""
@@ -56,7 +74,14 @@ def transformers_decode(codec: Any, codes: torch.Tensor) -> torch.Tensor:
         return model.decode(codes[None, None], [None]).audio_values[0]
     if codec.model_type == "dac":
         return model.decode(audio_codes=codes[None]).audio_values
+    if codec.model_type in ("xcodec2", "neucodec"):
+        return model.decode(audio_codes=codes[None]).audio_values[0]
     return model.decode(codes[None]).audio_values[0]
+
+
+def output_hop(codec: Any) -> int:
+    """Decoded samples per frame (NeuCodec decodes at 24 kHz what it encodes at 16 kHz)."""
+    return codec.hop_length * codec.output_sampling_rate // codec.sampling_rate
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +147,7 @@ def test_decode_equals_transformers_and_has_the_right_length(tokenizer: AudioTok
     wave = synthetic_audio(1.5, codec.sampling_rate, seed=8)[:, :-7]  # not whole frames
     codes = codec.encode(wave, tokenizer.config.num_codebooks).codes
     audio = codec.decode(codes)
-    assert audio.shape == (codec.channels, codes.shape[-1] * codec.hop_length)
+    assert audio.shape == (codec.channels, codes.shape[-1] * output_hop(codec))
     reference = transformers_decode(codec, codes)
     assert torch.allclose(audio[:, : reference.shape[-1]], reference, atol=1e-5)
     assert codec.decode(codes, length=wave.shape[-1]).shape == wave.shape
@@ -148,7 +173,7 @@ def test_every_layout_round_trips_and_decodes(tokenizer: AudioTokenizer, layout:
     expected = codes[:1] if layout == "first_codebook" else codes
     assert np.array_equal(back.codes, expected)
     audio = tok.decode(ids)
-    assert audio.shape == (tok.codec.channels, codes.shape[-1] * tok.codec.hop_length)
+    assert audio.shape == (tok.codec.channels, codes.shape[-1] * output_hop(tok.codec))
 
 
 def test_strict_names_the_bad_id_and_lenient_repairs(tokenizer: AudioTokenizer) -> None:
@@ -221,7 +246,8 @@ def test_cli_encode_decode_info(family_dir: Path, tokenizer: AudioTokenizer, tmp
     assert main(["decode", str(tmp_path / "ids"), "--out", str(tmp_path / "wav"), "--device", "cpu"]) == 0
     audio, written_rate = sf.read(tmp_path / "wav" / "a.wav")
     frames = tokenizer.codec.num_frames(int(0.6 * rate))
-    assert written_rate == rate and len(audio) == frames * tokenizer.codec.hop_length
+    codec = tokenizer.codec
+    assert written_rate == codec.output_sampling_rate and len(audio) == frames * output_hop(codec)
     capsys.readouterr()
     assert main(["info", "--model", str(family_dir)]) == 0
     out = capsys.readouterr().out

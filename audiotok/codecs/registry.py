@@ -27,6 +27,8 @@ FAMILIES: dict[str, str] = {
     "mimi": "audiotok.codecs.mimi",
     "wavtokenizer": "audiotok.codecs.wavtokenizer",
     "xcodec": "audiotok.codecs.xcodec",
+    "xcodec2": "audiotok.codecs.xcodec2",
+    "neucodec": "audiotok.codecs.neucodec",
 }
 """``model_type`` -> the module of its family."""
 

@@ -1,0 +1,145 @@
+"""``Xcodec2Codec``: X-codec2 (``transformers.Xcodec2Model``): 16 kHz mono, 50 frames/s, one FSQ codebook of 65,536.
+
+Each frame's code mixes an acoustic encoder (non-causal convolutions on the waveform) with a semantic
+one (a wav2vec2-BERT conformer on 80-bin log-mel filter banks, per-clip normalised). Contract: a clip's
+codes are ``Xcodec2Model.encode`` of what ``Xcodec2FeatureExtractor`` makes of the clip alone: the wave
+gets one zero sample, then zeros to whole frames, so ``num_frames(L) = L // hop + 1``.
+
+Batching rule: equal frame counts only. The extractor pads every clip of one frame count to the same
+samples and computes its filter banks from those samples alone, so such clips share a batch with inputs
+identical to encoding each alone. Clips of different frame counts do not: the acoustic convolutions take
+no padding mask, the semantic adapter's convolutions read the masked positions, and the per-clip mel
+normalisation would see the padding; a zero-padded batch changed the last frames of every shorter clip
+(docs/design.md). Decoding batches equal frame counts too: the decoder's GroupNorms pool over time and
+its attention takes no mask. X-codec2 cannot stream (non-causal encoder and decoder, global attention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from transformers import Xcodec2Model
+
+from ...config import CodecSpec
+from ...ids.codes import AudioCodes
+from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
+from ..batching import by_codebook_count, length_batches, pad_codes
+from .features import has_torchaudio, stacked_features
+
+
+class Xcodec2Codec(AudioCodec):
+    """X-codec2 with exact batched encoding (equal frame counts share a batch) and decoding to ``T * hop``."""
+
+    model_type = "xcodec2"
+    model_class: ClassVar[Any] = Xcodec2Model
+
+    @classmethod
+    def describe(cls, model_config: Any) -> CodecSpec:
+        rate = cls.input_rate(model_config)
+        return CodecSpec(
+            family=cls.model_type,
+            sampling_rate=rate,
+            audio_channels=1,
+            frame_rate=rate / cls.input_hop(model_config),
+            codebook_size=int(np.prod(model_config.quantization_levels)),
+            codebook_counts=(1,),  # one FSQ codebook
+            default_num_codebooks=1,
+        )
+
+    @staticmethod
+    def input_rate(model_config: Any) -> int:
+        return int(model_config.sampling_rate)
+
+    @staticmethod
+    def input_hop(model_config: Any) -> int:
+        """Input samples per frame."""
+        return int(model_config.hop_length)
+
+    @property
+    def hop_length(self) -> int:
+        """Input samples per frame (320 at 16 kHz)."""
+        return self.input_hop(self.config)
+
+    @property
+    def output_hop_length(self) -> int:
+        """Decoded samples per frame."""
+        return int(self.config.hop_length)
+
+    def num_frames(self, num_samples: int) -> int:
+        return num_samples // self.hop_length + 1
+
+    # -- encode ---------------------------------------------------------------------------------------------
+    def padded_samples(self, num_samples: int) -> int:
+        """The length the feature extractor pads a clip to: one zero sample, then whole frames."""
+        return -(-(num_samples + 1) // self.hop_length) * self.hop_length
+
+    def mel_input(self, padded: torch.Tensor) -> torch.Tensor:
+        """The samples the filter banks are computed from: the padded clip with half a frame of zeros each side."""
+        return torch.nn.functional.pad(padded, (self.hop_length // 2, self.hop_length // 2))
+
+    def feature_extractor(self) -> Any:
+        from transformers import Xcodec2FeatureExtractor
+
+        return Xcodec2FeatureExtractor(sampling_rate=self.sampling_rate, hop_length=self.hop_length)
+
+    def model_inputs(self, clips: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Clips ``[1, L_i]`` of one padded length -> ``input_values`` and ``input_features`` for ``encode``."""
+        if has_torchaudio():
+            inputs = self.feature_extractor()(
+                [clip[0].numpy() for clip in clips], sampling_rate=self.sampling_rate, return_tensors="pt"
+            )
+            return {"input_values": inputs["input_values"], "input_features": inputs["input_features"]}
+        length = self.padded_samples(max(clip.shape[-1] for clip in clips))
+        padded = [torch.nn.functional.pad(clip[0].float(), (0, length - clip.shape[-1])) for clip in clips]
+        features = stacked_features([self.mel_input(wave) for wave in padded], self.sampling_rate)
+        return {"input_values": torch.stack(padded)[:, None], "input_features": features}
+
+    def prepare(self, clip: torch.Tensor) -> torch.Tensor:
+        """A checked clip as the encoder takes it (families with a minimum length pad here)."""
+        return clip.float()
+
+    def encode_batch(
+        self,
+        waves: Sequence[np.ndarray | torch.Tensor],
+        num_codebooks: int,
+        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
+    ) -> list[AudioCodes]:
+        self.check_num_codebooks(num_codebooks)
+        clips = [self.prepare(self.check_wave(wave, index)) for index, wave in enumerate(waves)]
+        frames = [self.num_frames(clip.shape[-1]) for clip in clips]
+        budget = max(int(max_batch_seconds * self.frame_rate), 1)
+        out: list[AudioCodes] = [AudioCodes(torch.zeros(0, 0, dtype=torch.int64))] * len(clips)
+        for batch in length_batches(frames, budget, lambda f: f, lambda a, b: a == b):
+            inputs = self.model_inputs([clips[i] for i in batch])
+            inputs = {key: self.to_device(value.to(self.dtype)) for key, value in inputs.items()}
+            with torch.inference_mode():
+                codes = self.model.encode(**inputs).audio_codes.to("cpu", torch.int64)  # [B, 1, T]
+            for row, index in enumerate(batch):
+                out[index] = AudioCodes(codes[row, :, : frames[index]].clone())
+        return out
+
+    # -- decode ---------------------------------------------------------------------------------------------
+    def decode_batch(
+        self,
+        codes: Sequence[CodeInput],
+        lengths: Sequence[int] | None = None,
+        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
+    ) -> list[torch.Tensor]:
+        items = [self.check_codes(c, index) for index, c in enumerate(codes)]
+        hop = self.output_hop_length
+        waves: list[torch.Tensor] = [torch.zeros(1, 0)] * len(items)
+        budget = max(int(max_batch_seconds * self.frame_rate), 1)
+        for members in by_codebook_count(items):
+            frames = [items[i].shape[-1] for i in members]
+            for part in length_batches(frames, budget, lambda f: f, lambda a, b: a == b):
+                batch = [members[j] for j in part if frames[j] > 0]
+                if not batch:
+                    continue
+                with torch.inference_mode():
+                    audio = self.model.decode(audio_codes=pad_codes([items[i] for i in batch]).to(self.device))
+                for row, index in enumerate(batch):
+                    waves[index] = audio.audio_values[row, :, : items[index].shape[-1] * hop].float().cpu()
+        return waves if lengths is None else [wave[:, :length] for wave, length in zip(waves, lengths)]
