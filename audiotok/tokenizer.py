@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .audio import AudioSource, load_audio
-from .codecs.base import AudioCodec, CodeInput
+from .codecs.base import DEFAULT_MAX_SEGMENT_SECONDS, AudioCodec, CodeInput
 from .codecs.registry import load_codec
 from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
 from .ids.codes import AudioCodes
@@ -54,6 +54,7 @@ class AudioTokenizer:
         *,
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float32,
+        max_segment_seconds: float | None = DEFAULT_MAX_SEGMENT_SECONDS,
         **config_changes: Any,
     ) -> AudioTokenizer:
         """Loads a saved tokenizer directory, an audiotok config JSON, or a bare codec checkpoint (hub id or directory).
@@ -63,6 +64,8 @@ class AudioTokenizer:
         ``codec`` field names. A bare codec gets its default config (the family's default codebook count,
         interleaved, offset 0). ``config_changes`` (e.g. ``num_codebooks=4, layout="delayed",
         vocab_offset=32000``; EnCodec also takes ``bandwidth=3.0``) are applied on top and validated.
+        Clips and codes longer than ``max_segment_seconds`` are encoded and decoded in segments, in memory bounded
+        by it (``None``: whole clips); ids equal whole-clip encoding up to float near-ties (``AudioCodec``).
         """
         path = Path(name_or_path)
         config: TokenizerConfig | None = None
@@ -74,6 +77,7 @@ class AudioTokenizer:
             config = TokenizerConfig.from_pretrained(path)
             codec_source = config.codec
         codec = load_codec(codec_source, device=device, dtype=dtype)
+        codec.max_segment_seconds = max_segment_seconds
         if config is None:
             config = TokenizerConfig.for_codec(codec_source, codec.spec)
         if config_changes:

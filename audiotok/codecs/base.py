@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import math
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -23,6 +24,7 @@ from ..ids.codes import AudioCodes
 from .loading import resolve_device
 
 DEFAULT_MAX_BATCH_SECONDS = 64.0
+DEFAULT_MAX_SEGMENT_SECONDS = 60.0  # clips (and codes) longer than this go through the family's segmented path
 
 CodeInput = AudioCodes | np.ndarray | torch.Tensor
 
@@ -61,6 +63,50 @@ class AudioCodec(abc.ABC):
         self.model: Any = model.to(self.device, dtype).eval()
         self.name = name or str(getattr(model.config, "_name_or_path", ""))
         self.is_demo = bool(getattr(model.config, "audiotok_note", ""))
+        self.max_segment_seconds: float | None = DEFAULT_MAX_SEGMENT_SECONDS
+
+    # -- long clips in bounded memory (audiotok/codecs/segments.py) -------------------------------------
+    @property
+    def max_segment_seconds(self) -> float | None:
+        """Clips and codes longer than this are encoded and decoded in segments of at most this much audio
+        (activation memory bounded by it; codes equal whole-clip encoding up to float near-ties); None: whole."""
+        return self._max_segment_seconds
+
+    @max_segment_seconds.setter
+    def max_segment_seconds(self, seconds: float | None) -> None:
+        if seconds is not None and not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+            raise AudiotokError(f"max_segment_seconds must be a positive number of seconds or None, got {seconds!r}")
+        self._max_segment_seconds = None if seconds is None else float(seconds)
+
+    @property
+    def segment_frames(self) -> int | None:
+        """Frames per segment under ``max_segment_seconds`` (at least 1), or None when unbounded."""
+        if self._max_segment_seconds is None:
+            return None
+        return max(1, math.floor(self._max_segment_seconds * self.frame_rate))
+
+    @property
+    def has_segmented_path(self) -> bool:
+        """Whether the family encodes long clips in segments: by default those that stream (the stream carries
+        the state across segments); others override ``encode_segments``/``decode_segments`` and this."""
+        return self.can_stream
+
+    def needs_segments(self, num_frames: int) -> bool:
+        """Whether a clip (or codes) of ``num_frames`` frames goes through the segmented path."""
+        limit = self.segment_frames
+        return limit is not None and num_frames > limit and self.has_segmented_path
+
+    def encode_segments(self, wave: torch.Tensor, num_codebooks: int) -> AudioCodes:
+        """One checked clip ``[C, L]`` -> its codes, a segment at a time (default: through the streaming encoder)."""
+        from .segments import stream_encode
+
+        return stream_encode(self, wave, num_codebooks)
+
+    def decode_segments(self, codes: CodeInput) -> torch.Tensor:
+        """One clip's codes -> audio ``[C, T * hop]``, a segment at a time (default: through the streaming decoder)."""
+        from .segments import stream_decode
+
+        return stream_decode(self, codes)
 
     # -- description ------------------------------------------------------------------------------------
     @classmethod

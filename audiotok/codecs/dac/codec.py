@@ -38,6 +38,7 @@ from ...config import CodecSpec
 from ...ids.codes import AudioCodes
 from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
 from ..batching import by_codebook_count, length_batches, pad_codes
+from ..segments import decode_in_segments, encode_in_segments, window_decode, window_encode
 
 
 def reach(network: torch.nn.Module, rate: float) -> tuple[float, float]:
@@ -109,7 +110,23 @@ class DacCodec(AudioCodec):
             return 1
         return max(int(max_batch_seconds * self.sampling_rate) // self.hop_length, 1)
 
+    # -- long clips: overlapping windows widened by the reach (audiotok/codecs/segments.py) ------------------
+    @property
+    def has_segmented_path(self) -> bool:
+        return True
+
+    def encode_segments(self, wave: torch.Tensor, num_codebooks: int) -> AudioCodes:
+        clip = wave.float()
+        padded = torch.nn.functional.pad(clip, (0, self.num_frames(clip.shape[-1]) * self.hop_length - clip.shape[-1]))
+        return window_encode(self, padded, self.encoder_reach, lambda x: self._encode_rows([x], num_codebooks)[0])
+
+    def decode_segments(self, codes: CodeInput) -> torch.Tensor:
+        checked = self.check_codes(codes, 0)
+        audio = window_decode(self, checked, self.decoder_reach, lambda c: self._decode_rows(c[None]))  # [1, n*hop - d]
+        return torch.nn.functional.pad(audio, (0, self.decode_deficit))  # T frames give T * hop samples
+
     # -- encode ---------------------------------------------------------------------------------------------
+    @encode_in_segments
     def encode_batch(
         self,
         waves: Sequence[np.ndarray | torch.Tensor],
@@ -149,6 +166,7 @@ class DacCodec(AudioCodec):
             return self.model.encode(batch, n_quantizers=num_codebooks).audio_codes.to("cpu", torch.int64)
 
     # -- decode ---------------------------------------------------------------------------------------------
+    @decode_in_segments
     def decode_batch(
         self,
         codes: Sequence[CodeInput],

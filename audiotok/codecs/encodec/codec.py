@@ -35,6 +35,7 @@ from ...ids.codes import AudioCodes
 from ...ids.scales import whole_chunks
 from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
 from ..batching import by_codebook_count, length_batches, pad_codes, pad_right
+from ..segments import decode_in_segments, encode_in_segments
 
 DEFAULT_BANDWIDTH = 6.0
 
@@ -146,7 +147,15 @@ class EncodecCodec(AudioCodec):
 
         return streaming_decoder(self)
 
+    @property
+    def has_segmented_path(self) -> bool:
+        """Long clips stream in segments where the model streams frame by frame (causal, unchunked). Chunked
+        models need no segments: every 1 s chunk is encoded and decoded on its own, in bounded batches."""
+        config = self.config
+        return not self.is_chunked and self.is_causal and config.norm_type == "weight_norm" and not config.normalize
+
     # -- encode --------------------------------------------------------------------------------------------
+    @encode_in_segments
     def encode_batch(
         self,
         waves: Sequence[np.ndarray | torch.Tensor],
@@ -242,6 +251,7 @@ class EncodecCodec(AudioCodec):
         return [codes[i, :, :t].clone() for i, t in enumerate(frames)]
 
     # -- decode --------------------------------------------------------------------------------------------
+    @decode_in_segments
     def decode_batch(
         self,
         codes: Sequence[CodeInput],

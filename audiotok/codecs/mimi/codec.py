@@ -27,6 +27,7 @@ from ...config import CodecSpec
 from ...ids.codes import AudioCodes
 from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
 from ..batching import by_codebook_count, length_batches, pad_codes, pad_right
+from ..segments import decode_in_segments, encode_in_segments
 
 DEFAULT_NUM_CODEBOOKS = 8  # what Moshi uses (1.1 kbps); transformers' own default is all 32
 
@@ -60,6 +61,7 @@ class MimiCodec(AudioCodec):
     def num_frames(self, num_samples: int) -> int:
         return -(-num_samples // self.hop_length)
 
+    @encode_in_segments
     def encode_batch(
         self,
         waves: Sequence[np.ndarray | torch.Tensor],
@@ -79,6 +81,7 @@ class MimiCodec(AudioCodec):
                 out[index] = AudioCodes(codes[row, :, : whole[index] // self.hop_length].clone())
         return out
 
+    @decode_in_segments
     def decode_batch(
         self,
         codes: Sequence[CodeInput],

@@ -55,7 +55,7 @@ class StreamingEncoder(_Stream):
         if whole == 0:  # no frame can complete before its last sample is in: run the model on whole frames only
             return self._codes(None)
         pending = torch.cat(self._pending, dim=-1)
-        self._pending, self._pending_length = [pending[:, whole:]], self._pending_length - whole
+        self._pending, self._pending_length = [pending[:, whole:].clone()], self._pending_length - whole
         return self._codes(self._encoder.step(self._model_input(pending[:, :whole])))
 
     @torch.inference_mode()

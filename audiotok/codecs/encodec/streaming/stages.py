@@ -91,7 +91,7 @@ class _Conv(_Stage):
             return None
         conv = self.module.conv
         out = conv._conv_forward(self.buffer[..., : (count - 1) * self.stride + self.kernel], self.weight, conv.bias)
-        self.buffer = self.buffer[..., count * self.stride :]
+        self.buffer = self.buffer[..., count * self.stride :].clone()  # a copy: a view would pin the whole input
         self.emitted += count
         return out
 
@@ -146,7 +146,7 @@ class _ConvTranspose(_Stage):
             out = full[..., self.emitted - offset : until - offset]
             self.emitted = until
         keep_from = max(self.first, -(-(self.emitted - self.kernel + 1) // self.stride))
-        self.context = inputs[..., keep_from - self.first :]
+        self.context = inputs[..., keep_from - self.first :].clone()  # a copy: a view would pin the whole input
         self.first = keep_from
         return out
 
@@ -211,8 +211,8 @@ class _Residual(_Stage):
             self.pending_block, self.pending_shortcut = pending_block, pending_shortcut
             return None
         n = min(pending_block.shape[-1], pending_shortcut.shape[-1])
-        self.pending_block = pending_block[..., n:] if pending_block.shape[-1] > n else None
-        self.pending_shortcut = pending_shortcut[..., n:] if pending_shortcut.shape[-1] > n else None
+        self.pending_block = pending_block[..., n:].clone() if pending_block.shape[-1] > n else None
+        self.pending_shortcut = pending_shortcut[..., n:].clone() if pending_shortcut.shape[-1] > n else None
         return pending_shortcut[..., :n] + pending_block[..., :n]  # the order of EncodecResnetBlock.forward
 
 
