@@ -13,9 +13,11 @@ same rows.
 
 Audio is decoded and resampled in DataLoader worker processes (numpy/soundfile/librosa only: a worker
 never touches CUDA; with a CUDA device they are spawned, not forked; a worker dies with its parent),
-while the main process owns the codec and encodes length-bucketed batches of at most ``batch_seconds``
-of audio (``AudioCodec.encode_batch``). The job reports through a ``progress`` callback; the command line
-below turns that into a tqdm bar on a terminal and periodic lines in a log file.
+while the codec encodes length-bucketed batches of at most ``batch_seconds`` of audio
+(``AudioCodec.encode_batch``): in the main process on a GPU, in one single-thread encoder process per
+core on a CPU (``audiotok/plan.py`` says why; every setting can be overridden). The job reports through a
+``progress`` callback; the command line below turns that into a tqdm bar on a terminal and periodic lines
+in a log file.
 """
 
 from __future__ import annotations
@@ -25,9 +27,7 @@ import functools
 import hashlib
 import json
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -43,9 +43,11 @@ from torch.utils.data import DataLoader, Dataset
 from .config import CONFIG_NAME, DEFAULT_CODEC
 from .errors import AudiotokError
 from .ids.layouts import LAYOUTS
+from .plan import ExecutionPlan, keep_freed_memory, plan_for
 from .shards import write_shard
 from .sources import DecodedRow, decode_row, open_source
 from .tokenizer import AudioTokenizer
+from .workers import EncoderPool, exit_with_parent
 
 RUN_FILE = "run.json"
 
@@ -69,14 +71,16 @@ class Options:
     max_duration: float | None = None
     keep_columns: list[str] = field(default_factory=list)
     shard_size: int = 256
-    batch_seconds: float = 64.0
-    num_workers: int = 2
+    batch_seconds: float | None = None
+    num_workers: int | None = None
+    encoders: int | None = None
+    threads: int | None = None
     device: str | None = None
     limit: int | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings that change what is written (not how fast)."""
-        ignored = {"out", "batch_seconds", "num_workers", "device"}
+        ignored = {"out", "batch_seconds", "num_workers", "encoders", "threads", "device"}
         return {k: v for k, v in asdict(self).items() if k not in ignored}
 
 
@@ -122,6 +126,7 @@ class Progress:
     rows: int
     rows_before: int
     event: str = "start"
+    plan: str = ""
     rows_done: int = 0
     encoded: int = 0
     failed: int = 0
@@ -171,6 +176,13 @@ def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallba
     if options.vocab_offset is not None:
         changes["vocab_offset"] = options.vocab_offset
     tokenizer = AudioTokenizer.from_pretrained(options.model, device=options.device, **changes)
+    plan = plan_for(
+        str(tokenizer.codec.device),
+        encoders=options.encoders,
+        threads=options.threads,
+        batch_seconds=options.batch_seconds,
+        decode_workers=options.num_workers,
+    )
 
     rows = open_source(
         options.source, config_name=options.config_name, split=options.split, audio_column=options.audio_column
@@ -194,6 +206,7 @@ def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallba
         shards_before=len(blocks) - len(todo),
         rows=len(mine),
         rows_before=len(mine) - sum(len(block) for _, block in todo),
+        plan=plan.describe(),
     )
     report(state)
 
@@ -207,11 +220,12 @@ def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallba
     use_cuda = tokenizer.codec.device.type == "cuda"
     started = time.perf_counter()
     state.event = "shard"
-    for b, decoded in _decoded_blocks(mine, todo, options.num_workers, use_cuda, decode_args, state):
-        records = _encode_block(tokenizer, decoded, options)
-        write_shard(_shard_path(out, rank, b), records)
-        state.add(records, time.perf_counter() - started)
-        report(state)
+    with _encoder(tokenizer, plan, bool(todo)) as encoder:
+        for b, decoded in _decoded_blocks(mine, todo, plan.decode_workers, use_cuda, decode_args, state):
+            records = _encode_block(tokenizer, encoder, decoded, options, plan.batch_seconds)
+            write_shard(_shard_path(out, rank, b), records)
+            state.add(records, time.perf_counter() - started)
+            report(state)
 
     manifest = _rank_manifest(out, rank, len(mine), len(blocks), state)
     _finish(out, rank)
@@ -260,26 +274,31 @@ def _check_run_file(out: Path, options: Options, rank: RankInfo, source: dict[st
         path.write_text(json.dumps(wanted, indent=2))
 
 
-def _exit_with_parent(parent: int, worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: the worker is killed when the job's process dies, even by SIGKILL.
+class _InProcess:
+    """The tokenizer's own codec as the job's encoder (GPU, or a CPU plan of one process)."""
 
-    Without it a killed job leaves its workers blocked on a full pipe, each holding its memory, forever.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
+    def __init__(self, tokenizer: AudioTokenizer, plan: ExecutionPlan) -> None:
+        self.codec = tokenizer.codec
+        if plan.device == "cpu":
+            torch.set_num_threads(plan.threads)
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
-    else:
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="audiotok-parent-watch").start()
-    if os.getppid() != parent:  # the parent died before the death signal was armed
-        os._exit(1)
+    def encode_batch(self, waves: list[np.ndarray], num_codebooks: int, max_batch_seconds: float) -> list[Any]:
+        return self.codec.encode_batch(waves, num_codebooks, max_batch_seconds)
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
+def _encoder(tokenizer: AudioTokenizer, plan: ExecutionPlan, needed: bool) -> EncoderPool | _InProcess:
+    """What encodes the job's batches under ``plan`` (no processes are started when nothing is left to do)."""
+    if plan.keep_freed_memory:
+        keep_freed_memory()
+    if plan.encoders > 1 and needed:
+        return EncoderPool(tokenizer.codec.name, plan)
+    return _InProcess(tokenizer, plan)
 
 
 def _decoded_blocks(
@@ -305,7 +324,7 @@ def _decoded_blocks(
         num_workers=num_workers,
         multiprocessing_context=("spawn" if use_cuda else None) if num_workers else None,
         prefetch_factor=8 if num_workers else None,
-        worker_init_fn=functools.partial(_exit_with_parent, os.getpid()) if num_workers else None,
+        worker_init_fn=functools.partial(exit_with_parent, os.getpid()) if num_workers else None,
     )
     stream = iter(loader)
     for b, block in todo:
@@ -317,10 +336,16 @@ def _decoded_blocks(
         yield b, decoded
 
 
-def _encode_block(tokenizer: AudioTokenizer, decoded: list[DecodedRow], options: Options) -> list[dict[str, Any]]:
+def _encode_block(
+    tokenizer: AudioTokenizer,
+    encoder: EncoderPool | _InProcess,
+    decoded: list[DecodedRow],
+    options: Options,
+    batch_seconds: float,
+) -> list[dict[str, Any]]:
     good = [(row, row.wave) for row in decoded if row.wave is not None]
     waves = [wave for _, wave in good]
-    codes = tokenizer.codec.encode_batch(waves, tokenizer.config.num_codebooks, options.batch_seconds)
+    codes = encoder.encode_batch(waves, tokenizer.config.num_codebooks, batch_seconds) if waves else []
     encoded = {row.index: item for (row, _), item in zip(good, codes)}
     records = []
     for row in decoded:
@@ -469,8 +494,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-duration", type=float, help="seconds; longer clips are skipped")
     parser.add_argument("--keep-columns", nargs="*", default=[], help="input columns to copy into the shards")
     parser.add_argument("--shard-size", type=int, default=256, help="clips per shard (the unit of resumption)")
-    parser.add_argument("--batch-seconds", type=float, default=64.0, help="padded audio per encoder batch")
-    parser.add_argument("--num-workers", type=int, default=2, help="audio decoding processes")
+    parser.add_argument(
+        "--batch-seconds", type=float, help="padded audio per encoder batch (default: 16 on CPU, 256 on GPU)"
+    )
+    parser.add_argument("--num-workers", type=int, help="audio decoding processes (default: 1 on CPU, cores-1 on GPU)")
+    parser.add_argument("--encoders", type=int, help="CPU: encoder processes (default: one per core)")
+    parser.add_argument("--threads", type=int, help="torch threads per encoder (default: cores / encoders)")
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda:LOCAL_RANK when present)")
     parser.add_argument("--limit", type=int, help="process only the first N rows")
     parser.add_argument(
@@ -582,6 +611,8 @@ class _ProgressPrinter:
             )
         else:
             self._print(f"{name}: {state.rows} rows in {state.shards} shards")
+        if state.plan:
+            self._print(f"{name}: {state.plan}")
         self.last = time.monotonic()
         if self.stream.isatty():
             from tqdm import tqdm
