@@ -63,10 +63,12 @@ def _start_encoder(source: str, device: str, threads: int, keep_memory: bool, pa
 
 
 def _encode(waves: list[np.ndarray], num_codebooks: int, max_batch_seconds: float) -> list[tuple[Any, Any, Any]]:
-    out = []
+    out: list[tuple[Any, Any, Any]] = []
     for item in _codec.encode_batch(waves, num_codebooks, max_batch_seconds):
-        parts = (item.codes, item.scales, item.chunk_frames)
-        out.append(tuple(None if p is None else np.asarray(p) for p in parts))
+        codes, scales, chunk_frames = (
+            None if p is None else np.asarray(p) for p in (item.codes, item.scales, item.chunk_frames)
+        )
+        out.append((codes, scales, chunk_frames))
     return out
 
 
