@@ -31,6 +31,7 @@ Conversions, in the order :func:`load_audio` applies them:
 from __future__ import annotations
 
 import errno
+import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -56,11 +57,13 @@ _PCM_SCALES: dict[tuple[str, int], tuple[int, float]] = {
 }
 
 
-def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Read an audio file at its native rate.
+def read_audio_file(path: str | os.PathLike | io.BytesIO, name: str | None = None) -> tuple[np.ndarray, int]:
+    """Read an audio file (a path, or its bytes in a ``BytesIO``) at its native rate: the one decoder the API,
+    the CLI and the dataset job use.
 
     Args:
         path: a file soundfile can read (WAV, FLAC, OGG, MP3, ...) or, failing that, librosa.
+        name: how errors name the audio (default: the path).
 
     Returns:
         ``(wave, rate)``: float32 ``[C, L]`` samples in ``[-1, 1]`` and the file's rate in Hz.
@@ -69,13 +72,18 @@ def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         FileNotFoundError: the path does not exist.
         AudioInputError: the file exists but cannot be decoded (the message names the reason).
     """
-    name = os.fspath(path)
-    if not os.path.exists(name):
-        raise FileNotFoundError(errno.ENOENT, "audio file not found", name)  # str(): "... not found: 'x'"
-    if os.path.isdir(name):
-        raise AudioInputError(f"{name!r} is a directory, not an audio file; pass one file at a time")
+    source: str | io.BytesIO
+    if isinstance(path, io.BytesIO):
+        source, name = path, name or "audio bytes"
+    else:
+        source = os.fspath(path)
+        name = name or source
+        if not os.path.exists(source):
+            raise FileNotFoundError(errno.ENOENT, "audio file not found", source)  # str(): "... not found: 'x'"
+        if os.path.isdir(source):
+            raise AudioInputError(f"{source!r} is a directory, not an audio file; pass one file at a time")
     try:
-        data, rate = soundfile.read(name, dtype="float32", always_2d=True)  # [L, C]
+        data, rate = soundfile.read(source, dtype="float32", always_2d=True)  # [L, C]
         return np.ascontiguousarray(data.T), int(rate)
     except (soundfile.SoundFileError, RuntimeError) as sf_error:
         first_reason = _reason(sf_error)
@@ -85,7 +93,9 @@ def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            wave, rate = librosa.load(name, sr=None, mono=False)
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            wave, rate = librosa.load(source, sr=None, mono=False)
     except Exception as fallback_error:
         raise AudioInputError(
             f"cannot decode audio file {name!r}: soundfile: {first_reason}; "

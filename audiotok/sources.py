@@ -18,9 +18,8 @@ from typing import Any
 
 import datasets
 import numpy as np
-import soundfile as sf
 
-from .audio import convert_channels, resample, to_channels_first, to_float32, validate_wave
+from .audio import convert_channels, read_audio_file, resample, to_channels_first, to_float32, validate_wave
 from .errors import AudioInputError, AudiotokError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au", ".opus")
@@ -159,8 +158,7 @@ def decode_row(
             data, rate = np.asarray(audio["array"]), int(audio["sampling_rate"])
         else:
             source = io.BytesIO(audio["bytes"]) if audio.get("bytes") else audio["path"]
-            data, rate = sf.read(source, dtype="float32", always_2d=True)
-            data = data.T
+            data, rate = read_audio_file(source, name=key)
         wave = to_channels_first(to_float32(np.asarray(data)), name=key)
         validate_wave(wave, name=key)
         seconds = wave.shape[-1] / rate
@@ -169,5 +167,5 @@ def decode_row(
             return DecodedRow(index, key, None, None, extra, skipped=f"duration {seconds:.2f} s outside {limit}")
         wave = resample(convert_channels(wave, channels, name=key), rate, sampling_rate)
         return DecodedRow(index, key, np.ascontiguousarray(wave, dtype=np.float32), None, extra)
-    except (AudioInputError, sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError, KeyError) as error:
+    except (AudioInputError, RuntimeError, OSError, ValueError, TypeError, KeyError) as error:
         return DecodedRow(index, key, None, f"{type(error).__name__}: {error}", extra)
