@@ -59,7 +59,8 @@ OUT = "listen_out"  # the clip and the figures go here
 def demo_for(model):  # the demo codec standing in for a hub id that cannot load; None for a local path
     if os.path.exists(model) or model.startswith(("/", ".", "~")) or model.count("/") > 1:
         return None
-    family = next((name for name in ("dac", "mimi") if name in model.lower()), None)
+    names = ("xcodec2", "neucodec", "wavtokenizer", "xcodec", "dac", "mimi")  # the more specific names first
+    family = next((name for name in names if name in model.lower()), None)
     return f"{DEMO_PREFIX}-{family}" if family else DEMO_PREFIX  # "demo" is the EnCodec one
 
 

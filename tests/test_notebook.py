@@ -239,6 +239,10 @@ def test_each_hub_id_falls_back_to_the_demo_codec_of_its_family(
     assert demo_for("descript/dac_44khz") == "demo-dac"
     assert demo_for("kyutai/mimi") == "demo-mimi"
     assert demo_for("Kyutai/Mimi-Variant") == "demo-mimi"
+    assert demo_for("HKUSTAudio/xcodec2-hf") == "demo-xcodec2"  # not X-codec's demo
+    assert demo_for("hf-audio/xcodec-hubert-librispeech") == "demo-xcodec"
+    assert demo_for("neuphonic/neucodec") == "demo-neucodec"
+    assert demo_for("swiss-ai/wavtokenizer-large-unify-40token") == "demo-wavtokenizer"
     for local in (str(tmp_path / "missing"), "./dac", "../mimi", "~/encodec", str(tmp_path)):
         assert demo_for(local) is None  # a local path never falls back
 
