@@ -18,7 +18,6 @@ sample: codes share a decoder call only with codes of the same frame count too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,12 +25,10 @@ import torch
 from transformers import WavTokenizerModel
 
 from ...config import CodecSpec
-from ...ids.codes import AudioCodes
-from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
-from ..batching import by_codebook_count, length_batches
+from ..equal_frames import EqualFrameCodec
 
 
-class WavTokenizerCodec(AudioCodec):
+class WavTokenizerCodec(EqualFrameCodec):
     """WavTokenizer with exact batched encoding and decoding (clips of equal frame counts share a call)."""
 
     model_type = "wavtokenizer"
@@ -58,50 +55,12 @@ class WavTokenizerCodec(AudioCodec):
     def num_frames(self, num_samples: int) -> int:
         return -(-num_samples // self.hop_length)
 
-    def _budget(self, max_batch_seconds: float) -> int:
-        """Frames per call."""
-        return max(int(max_batch_seconds * self.sampling_rate) // self.hop_length, 1)
-
-    def encode_batch(
-        self,
-        waves: Sequence[np.ndarray | torch.Tensor],
-        num_codebooks: int,
-        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
-    ) -> list[AudioCodes]:
-        self.check_num_codebooks(num_codebooks)
-        hop = self.hop_length
-        clips = [self.check_wave(wave, index).float() for index, wave in enumerate(waves)]
-        frames = [self.num_frames(clip.shape[-1]) for clip in clips]
-        out: list[AudioCodes] = [AudioCodes(torch.zeros(1, 0, dtype=torch.int64))] * len(clips)
-        for batch in length_batches(frames, self._budget(max_batch_seconds), lambda f: f, lambda a, b: a == b):
-            rows = [torch.nn.functional.pad(clips[i], (0, frames[i] * hop - clips[i].shape[-1])) for i in batch]
-            inputs = self.to_device(torch.stack(rows).to(self.dtype))
-            with torch.inference_mode():
-                codes = self.model.encode(inputs).audio_codes.to("cpu", torch.int64)
-            for row, index in enumerate(batch):
-                out[index] = AudioCodes(codes[row].clone())
-        return out
-
-    def decode_batch(
-        self,
-        codes: Sequence[CodeInput],
-        lengths: Sequence[int] | None = None,
-        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
-    ) -> list[torch.Tensor]:
-        items = [self.check_codes(c, index) for index, c in enumerate(codes)]
-        waves: list[torch.Tensor] = [torch.zeros(self.channels, 0)] * len(items)
-        budget = self._budget(max_batch_seconds)
-        for members in by_codebook_count(items):
-            frames = [items[i].shape[-1] for i in members]
-            for part in length_batches(frames, budget, lambda f: f, lambda a, b: a == b):
-                batch = [members[j] for j in part]
-                if items[batch[0]].shape[-1] == 0:
-                    continue
-                with torch.inference_mode():
-                    audio = self.model.decode(torch.stack([items[i] for i in batch]).to(self.device)).audio_values
-                for row, index in enumerate(batch):
-                    waves[index] = audio[row].float().cpu()
-        return waves if lengths is None else [wave[:, :length] for wave, length in zip(waves, lengths)]
+    def encode_rows(self, clips: list[torch.Tensor], frames: int, num_codebooks: int) -> torch.Tensor:
+        padded = [torch.nn.functional.pad(clip, (0, frames * self.hop_length - clip.shape[-1])) for clip in clips]
+        with torch.inference_mode():
+            return self.model.encode(self.to_device(torch.stack(padded).to(self.dtype))).audio_codes.to(
+                "cpu", torch.int64
+            )
 
     def _no_streaming(self) -> str:
         return (

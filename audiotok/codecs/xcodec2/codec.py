@@ -24,13 +24,11 @@ import torch
 from transformers import Xcodec2Model
 
 from ...config import CodecSpec
-from ...ids.codes import AudioCodes
-from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
-from ..batching import by_codebook_count, length_batches, pad_codes
+from ..equal_frames import EqualFrameCodec
 from .features import has_torchaudio, stacked_features
 
 
-class Xcodec2Codec(AudioCodec):
+class Xcodec2Codec(EqualFrameCodec):
     """X-codec2 with exact batched encoding (equal frame counts share a batch) and decoding to ``T * hop``."""
 
     model_type = "xcodec2"
@@ -97,49 +95,11 @@ class Xcodec2Codec(AudioCodec):
         features = stacked_features([self.mel_input(wave) for wave in padded], self.sampling_rate)
         return {"input_values": torch.stack(padded)[:, None], "input_features": features}
 
-    def prepare(self, clip: torch.Tensor) -> torch.Tensor:
-        """A checked clip as the encoder takes it (families with a minimum length pad here)."""
-        return clip.float()
+    def encode_rows(self, clips: list[torch.Tensor], frames: int, num_codebooks: int) -> torch.Tensor:
+        inputs = {key: self.to_device(value.to(self.dtype)) for key, value in self.model_inputs(clips).items()}
+        with torch.inference_mode():
+            return self.model.encode(**inputs).audio_codes.to("cpu", torch.int64)  # [B, 1, T]
 
-    def encode_batch(
-        self,
-        waves: Sequence[np.ndarray | torch.Tensor],
-        num_codebooks: int,
-        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
-    ) -> list[AudioCodes]:
-        self.check_num_codebooks(num_codebooks)
-        clips = [self.prepare(self.check_wave(wave, index)) for index, wave in enumerate(waves)]
-        frames = [self.num_frames(clip.shape[-1]) for clip in clips]
-        budget = max(int(max_batch_seconds * self.frame_rate), 1)
-        out: list[AudioCodes] = [AudioCodes(torch.zeros(0, 0, dtype=torch.int64))] * len(clips)
-        for batch in length_batches(frames, budget, lambda f: f, lambda a, b: a == b):
-            inputs = self.model_inputs([clips[i] for i in batch])
-            inputs = {key: self.to_device(value.to(self.dtype)) for key, value in inputs.items()}
-            with torch.inference_mode():
-                codes = self.model.encode(**inputs).audio_codes.to("cpu", torch.int64)  # [B, 1, T]
-            for row, index in enumerate(batch):
-                out[index] = AudioCodes(codes[row, :, : frames[index]].clone())
-        return out
-
-    # -- decode ---------------------------------------------------------------------------------------------
-    def decode_batch(
-        self,
-        codes: Sequence[CodeInput],
-        lengths: Sequence[int] | None = None,
-        max_batch_seconds: float = DEFAULT_MAX_BATCH_SECONDS,
-    ) -> list[torch.Tensor]:
-        items = [self.check_codes(c, index) for index, c in enumerate(codes)]
-        hop = self.output_hop_length
-        waves: list[torch.Tensor] = [torch.zeros(1, 0)] * len(items)
-        budget = max(int(max_batch_seconds * self.frame_rate), 1)
-        for members in by_codebook_count(items):
-            frames = [items[i].shape[-1] for i in members]
-            for part in length_batches(frames, budget, lambda f: f, lambda a, b: a == b):
-                batch = [members[j] for j in part if frames[j] > 0]
-                if not batch:
-                    continue
-                with torch.inference_mode():
-                    audio = self.model.decode(audio_codes=pad_codes([items[i] for i in batch]).to(self.device))
-                for row, index in enumerate(batch):
-                    waves[index] = audio.audio_values[row, :, : items[index].shape[-1] * hop].float().cpu()
-        return waves if lengths is None else [wave[:, :length] for wave, length in zip(waves, lengths)]
+    def decode_rows(self, codes: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model.decode(audio_codes=codes.to(self.device)).audio_values
