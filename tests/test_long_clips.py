@@ -39,7 +39,10 @@ def _one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def codec(family_dir: Path) -> Any:
-    return load_codec(family_dir, device="cpu")
+    codec = load_codec(family_dir, device="cpu")
+    if not codec.has_segmented_path:  # WavTokenizer, X-codec, X-codec2, NeuCodec: not yet (README says so)
+        pytest.skip(f"the {codec.model_type} family encodes long clips whole: no segmented path yet")
+    return codec
 
 
 @pytest.fixture(scope="module")
