@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from audiotok.preprocess import main
+from audiotok.cli.preprocess import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 
 from audiotok import AudioTokenizer
+from audiotok.cli.preprocess import main as preprocess_main
 from audiotok.errors import AudiotokError
-from audiotok.preprocess import main as preprocess_main
 from audiotok.shards import load_token_dataset, read_shards, shard_files
 from audiotok.sources import open_source
 

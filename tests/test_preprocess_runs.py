@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 from test_preprocess import SCRIPT, job_arguments, write_corpus
 
-from audiotok.preprocess import main as preprocess_main
+from audiotok.cli.preprocess import main as preprocess_main
 from audiotok.shards import read_shards, shard_files
 
 from conftest import clip_of

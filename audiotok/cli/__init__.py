@@ -14,10 +14,10 @@ from transformers.utils import logging as transformers_logging
 
 from .. import __version__
 from ..errors import AudiotokError
-from ..preprocess import add_arguments as add_preprocess_arguments
-from ..preprocess import run_from_args as run_preprocess
 from . import decode, encode, info, inspect, vocab
 from .common import EXIT_ERROR, report_error
+from .preprocess import add_arguments as add_preprocess_arguments
+from .preprocess import run_from_args as run_preprocess
 
 __all__ = ["build_parser", "main"]
 
