@@ -20,7 +20,9 @@ import soundfile as sf
 from transformers.utils import logging as transformers_logging
 
 from audiotok import AudioTokenizer, CodecLoadError
-from audiotok.codecs.encodec.demo import DEMO_MODEL_NAME, DEMO_NOTE, synthetic_audio
+from audiotok.codecs.demo_tools import synthetic_audio
+from audiotok.codecs.encodec.demo import DEMO_NOTE
+from audiotok.codecs.registry import DEMO_PREFIX as DEMO_MODEL_NAME
 
 
 def speech_clip(out: Path) -> Path:
