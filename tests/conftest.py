@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+import importlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -115,64 +116,48 @@ def stereo_clip_of(num_samples: int, seed: int = 0, gain: float = 1.0) -> np.nda
     return gain * synthetic_audio(num_samples / 48000 + 0.01, 48000, channels=2, seed=seed)[:, :num_samples]
 
 
+def saved_demo(factory: pytest.TempPathFactory, family: str, name: str, seed: int) -> Path:
+    """A family's small fitted demo model, built with ``seed`` and saved with ``save_pretrained``."""
+    build = importlib.import_module(f"audiotok.codecs.{family}.demo").build_demo_codec
+    directory = factory.mktemp(name)
+    build(seed=seed).save_pretrained(directory)
+    return directory
+
+
 @pytest.fixture(scope="session")
 def dac_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small DAC of descript/dac_16khz's rate, strides and 12 x 1024 codebooks, fitted, saved."""
-    from audiotok.codecs.dac.demo import build_demo_codec as build_dac
-
-    directory = tmp_path_factory.mktemp("dac_small")
-    build_dac(seed=1).save_pretrained(directory)
-    return directory
+    return saved_demo(tmp_path_factory, "dac", "dac_small", seed=1)
 
 
 @pytest.fixture(scope="session")
 def mimi_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small Mimi of kyutai/mimi's hop (1920), 12.5 frames/s and 32 x 2048 codebooks, fitted, saved."""
-    from audiotok.codecs.mimi.demo import build_demo_codec as build_mimi
-
-    directory = tmp_path_factory.mktemp("mimi_small")
-    build_mimi(seed=2).save_pretrained(directory)
-    return directory
+    return saved_demo(tmp_path_factory, "mimi", "mimi_small", seed=2)
 
 
 @pytest.fixture(scope="session")
 def wavtokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small WavTokenizer of the 40-frames/s shape (24 kHz, hop 600, one 4096-entry codebook), fitted, saved."""
-    from audiotok.codecs.wavtokenizer.demo import build_demo_codec as build_wavtokenizer
-
-    directory = tmp_path_factory.mktemp("wavtokenizer_small")
-    build_wavtokenizer(seed=3).save_pretrained(directory)
-    return directory
+    return saved_demo(tmp_path_factory, "wavtokenizer", "wavtokenizer_small", seed=3)
 
 
 @pytest.fixture(scope="session")
 def xcodec2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small X-codec2 of the published hop (320), 16 kHz and 65,536-entry FSQ codebook, fitted, saved."""
-    from audiotok.codecs.xcodec2.demo import build_demo_codec as build_xcodec2
-
-    directory = tmp_path_factory.mktemp("xcodec2_small")
-    build_xcodec2(seed=3).save_pretrained(directory)
-    return directory
+    return saved_demo(tmp_path_factory, "xcodec2", "xcodec2_small", seed=3)
 
 
 @pytest.fixture(scope="session")
 def xcodec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small X-codec of the published shape (16 kHz, hop 320, 8 x 1024 codebooks, HuBERT semantic model), fitted."""
-    from audiotok.codecs.xcodec.demo import build_demo_codec as build_xcodec
-
-    directory = tmp_path_factory.mktemp("xcodec_small")
-    build_xcodec(seed=4).save_pretrained(directory)
-    return directory
+    return saved_demo(tmp_path_factory, "xcodec", "xcodec_small", seed=4)
 
 
 @pytest.fixture(scope="session")
 def neucodec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small NeuCodec of the published hop (320 in, 480 out), 16/24 kHz and FSQ codebook, fitted, saved."""
-    from audiotok.codecs.neucodec.demo import build_demo_codec as build_neucodec
-
-    directory = tmp_path_factory.mktemp("neucodec_small")
-    build_neucodec(seed=4).save_pretrained(directory)
-    return directory
+    return saved_demo(tmp_path_factory, "neucodec", "neucodec_small", seed=4)
 
 
 FAMILY_FIXTURES = {

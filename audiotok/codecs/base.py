@@ -152,6 +152,11 @@ class AudioCodec(abc.ABC):
     def max_codebooks(self) -> int:
         return max(self.spec.codebook_counts)
 
+    @property
+    @abc.abstractmethod
+    def hop_length(self) -> int:
+        """Input samples per frame."""
+
     @abc.abstractmethod
     def num_frames(self, num_samples: int) -> int:
         """Frames the codec gives a clip of ``num_samples`` samples."""

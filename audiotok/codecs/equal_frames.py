@@ -25,11 +25,6 @@ class EqualFrameCodec(AudioCodec):
     """A family batched by equal frame counts, in encoding and decoding."""
 
     @property
-    @abc.abstractmethod
-    def hop_length(self) -> int:
-        """Input samples per frame."""
-
-    @property
     def output_hop_length(self) -> int:
         """Decoded samples per frame (``hop_length`` unless the output rate differs)."""
         return self.hop_length

@@ -48,11 +48,6 @@ def _length(item: Any) -> int:
     return int(shape[-1]) if len(shape) else 0
 
 
-def hop_of(codec: AudioCodec) -> int:
-    """Samples per frame."""
-    return round(codec.sampling_rate / codec.frame_rate)
-
-
 def encode_in_segments(method: Method) -> Method:
     """Wraps a family's ``encode_batch``: clips longer than ``codec.max_segment_seconds`` are encoded in segments."""
 
@@ -110,7 +105,7 @@ def decode_in_segments(method: Method) -> Method:
 def stream_encode(codec: AudioCodec, wave: torch.Tensor, num_codebooks: int) -> AudioCodes:
     """A clip ``[C, L]`` pushed through the family's streaming encoder, one segment of whole frames at a time."""
     assert codec.segment_frames is not None
-    step = codec.segment_frames * hop_of(codec)
+    step = codec.segment_frames * codec.hop_length
     encoder = codec.streaming_encoder(num_codebooks)
     parts = [encoder.push(wave[:, start : start + step]) for start in range(0, wave.shape[-1], step)]
     parts.append(encoder.flush())
@@ -152,7 +147,7 @@ def window_encode(
     (left, right) reach in frames.
     """
     assert codec.segment_frames is not None
-    hop = hop_of(codec)
+    hop = codec.hop_length
     parts = []
     for first, last, keep_from, keep_to in windows(padded.shape[-1] // hop, codec.segment_frames, reach):
         codes = encode(padded[:, first * hop : last * hop])
@@ -173,7 +168,7 @@ def window_decode(
     ``decode`` of the whole sequence.
     """
     assert codec.segment_frames is not None
-    hop = hop_of(codec)
+    hop = codec.hop_length
     parts = []
     for first, last, keep_from, keep_to in windows(codes.shape[-1], codec.segment_frames, reach):
         audio = decode(codes[:, first:last])
