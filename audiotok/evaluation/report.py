@@ -59,8 +59,17 @@ def plot_quality(results: dict[str, Any]) -> Figure:
     from ..plot import _figure_class
 
     models = [m for m in results["models"] if m["ids_per_second"]]
-    figure = _figure_class()(figsize=(4.0 * len(METRICS), 4.0), layout="constrained")
-    axes = figure.subplots(1, len(METRICS), squeeze=False)[0]
+    columns = 3
+    rows = -(-(len(METRICS) + 1) // columns)
+    figure = _figure_class()(figsize=(5.0 * columns, 4.0 * rows), layout="constrained")
+    axes = list(figure.subplots(rows, columns, squeeze=False).flat)
+    notes = axes[len(METRICS)]
+    notes.axis("off")
+    lines = [f"{m['label']}: {m['ids_per_second']:.1f} ids/s" for m in models]
+    lines += [f"{name}: not computed" for name in UNAVAILABLE] + ["x = untrained demo/fixture codec"]
+    notes.text(0, 1, "\n".join(lines), va="top", fontsize=8, wrap=True)
+    for extra in axes[len(METRICS) + 1 :]:
+        extra.axis("off")
     for ax, (name, metric) in zip(axes, METRICS.items()):
         for model in models:
             value = model["overall"][name]

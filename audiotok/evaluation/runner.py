@@ -107,7 +107,7 @@ def evaluate_model(
     rows: list[dict[str, Any]] = []
     for clip, clip_ids, wave in zip(good, ids, decoded):
         reference = convert_channels(clip.wave, codec.channels, clip.path)
-        estimate = resample(np.asarray(wave, dtype=np.float32), config.output_sampling_rate, clip.rate)
+        estimate = resample(np.asarray(wave, dtype=np.float32), codec.output_sampling_rate, clip.rate)
         try:
             values, problems = score_clip(reference, estimate, clip.rate)
         except AudiotokError as error:
