@@ -1,13 +1,16 @@
 """Benchmark: each codec family's batched encoding against the plain transformers one-clip loop, in one run.
 
 A benchmark, not a test. It encodes one corpus several ways with one codec family (``--family encodec|dac|
-mimi``) and prints a markdown report (machine, date, load, exact command, table) ready to paste into
+mimi|wavtokenizer|xcodec|xcodec2|neucodec``) and prints a markdown report (machine, date, load, exact
+command, table) ready to paste into
 docs/BENCHMARKS.md:
 
 * **baseline**: the loop a user writes from the transformers docs, one clip at a time under
   ``torch.inference_mode()``, with the family's own ``model.encode``:
   EnCodec ``model.encode(x, bandwidth=bw)``, DAC ``model.encode(x, n_quantizers=K)``, Mimi
-  ``model.encode(x, num_quantizers=K)``, where ``x = torch.from_numpy(clip)[None]``. The clip is passed
+  ``model.encode(x, num_quantizers=K)``, WavTokenizer ``model.encode(x)``, X-codec ``model.encode(x,
+  bandwidth=bw)``, X-codec2/NeuCodec ``model.encode(**inputs)`` of the feature extractor's inputs, where
+  ``x = torch.from_numpy(clip)[None]``. The clip is passed
   as it is for EnCodec and Mimi (their feature extractor does not pad a lone clip) and zero-padded to
   whole frames for DAC (what ``DacFeatureExtractor`` does);
 * **audiotok, one clip at a time**: ``codec.encode(clip, K)`` per clip (the reference for "batch = alone");
@@ -53,6 +56,7 @@ Examples (the README and docs/BENCHMARKS.md give measured runs):
     .venv/bin/python scripts/bench_encode.py --family dac --config descript/dac_16khz
     .venv/bin/python scripts/bench_encode.py --family mimi --codebooks 32 --device cuda --threads 4
     .venv/bin/python scripts/bench_encode.py --family mimi --small --clips 4     # seconds: checks the script
+    .venv/bin/python scripts/bench_encode.py --family xcodec2 --clips 4 --max-seconds 3   # full size: minutes
 """
 
 from __future__ import annotations
