@@ -1,13 +1,16 @@
 """Benchmark: each codec family's batched encoding against the plain transformers one-clip loop, in one run.
 
 A benchmark, not a test. It encodes one corpus several ways with one codec family (``--family encodec|dac|
-mimi``) and prints a markdown report (machine, date, load, exact command, table) ready to paste into
+mimi|wavtokenizer|xcodec|xcodec2|neucodec``) and prints a markdown report (machine, date, load, exact
+command, table) ready to paste into
 docs/BENCHMARKS.md:
 
 * **baseline**: the loop a user writes from the transformers docs, one clip at a time under
   ``torch.inference_mode()``, with the family's own ``model.encode``:
   EnCodec ``model.encode(x, bandwidth=bw)``, DAC ``model.encode(x, n_quantizers=K)``, Mimi
-  ``model.encode(x, num_quantizers=K)``, where ``x = torch.from_numpy(clip)[None]``. The clip is passed
+  ``model.encode(x, num_quantizers=K)``, WavTokenizer ``model.encode(x)``, X-codec ``model.encode(x,
+  bandwidth=bw)``, X-codec2/NeuCodec ``model.encode(**inputs)`` of the feature extractor's inputs, where
+  ``x = torch.from_numpy(clip)[None]``. The clip is passed
   as it is for EnCodec and Mimi (their feature extractor does not pad a lone clip) and zero-padded to
   whole frames for DAC (what ``DacFeatureExtractor`` does);
 * **audiotok, one clip at a time**: ``codec.encode(clip, K)`` per clip (the reference for "batch = alone");
@@ -53,12 +56,14 @@ Examples (the README and docs/BENCHMARKS.md give measured runs):
     .venv/bin/python scripts/bench_encode.py --family dac --config descript/dac_16khz
     .venv/bin/python scripts/bench_encode.py --family mimi --codebooks 32 --device cuda --threads 4
     .venv/bin/python scripts/bench_encode.py --family mimi --small --clips 4     # seconds: checks the script
+    .venv/bin/python scripts/bench_encode.py --family xcodec2 --clips 4 --max-seconds 3   # full size: minutes
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import os
 import platform
 import resource
@@ -83,7 +88,9 @@ from audiotok.codecs.demo_tools import cached_demo_dir, demo_note, synthetic_aud
 MALLOC_VARS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus", ".m4a"}
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
-FAMILY_NAMES = ("encodec", "dac", "mimi")
+FAMILY_NAMES = ("encodec", "dac", "mimi", "wavtokenizer", "xcodec", "xcodec2", "neucodec")
+WHOLE_FRAME_FAMILIES = ("dac", "wavtokenizer", "xcodec")  # their feature extractors zero-pad to whole frames
+EXTRACTOR_FAMILIES = ("xcodec2", "neucodec")  # encode takes the feature extractor's waveform and filter banks
 
 Codes = list[torch.Tensor]
 
@@ -100,6 +107,11 @@ DEFAULTS = {
     "encodec": FamilyDefaults("facebook/encodec_24khz", 32, 1.0, 20.0),
     "dac": FamilyDefaults("descript/dac_16khz", 12, 1.0, 6.0),
     "mimi": FamilyDefaults("kyutai/mimi", 12, 1.0, 6.0),
+    # full-size CPU runs of these are slow (minutes for seconds of audio): few short clips by default
+    "wavtokenizer": FamilyDefaults("swiss-ai/wavtokenizer-large-unify-40token", 4, 1.0, 3.0),
+    "xcodec": FamilyDefaults("hf-audio/xcodec-hubert-librispeech", 4, 1.0, 3.0),
+    "xcodec2": FamilyDefaults("HKUSTAudio/xcodec2-hf", 4, 1.0, 3.0),
+    "neucodec": FamilyDefaults("neuphonic/neucodec", 4, 1.0, 3.0),
 }
 
 
@@ -182,11 +194,15 @@ def architecture(family: str, name: str, small: bool) -> Any:
 
         check_published(name, DAC_PUBLISHED)
         return small_dac_config(name) if small else DAC_PUBLISHED[name]
-    from audiotok.codecs.mimi.demo import PUBLISHED as MIMI_PUBLISHED
-    from audiotok.codecs.mimi.demo import small_mimi_config
+    if family == "mimi":
+        from audiotok.codecs.mimi.demo import PUBLISHED as MIMI_PUBLISHED
+        from audiotok.codecs.mimi.demo import small_mimi_config
 
-    check_published(name, MIMI_PUBLISHED)
-    return small_mimi_config() if small else MIMI_PUBLISHED[name]
+        check_published(name, MIMI_PUBLISHED)
+        return small_mimi_config() if small else MIMI_PUBLISHED[name]
+    demo = importlib.import_module(f"audiotok.codecs.{family}.demo")
+    check_published(name, demo.PUBLISHED)
+    return demo.demo_config() if small else demo.PUBLISHED[name]
 
 
 def check_published(name: str, published: dict[str, Any]) -> None:
@@ -206,9 +222,7 @@ def build(family: str, config: Any, seed: int) -> Any:
         from audiotok.codecs.dac.demo import build_demo_codec as build_dac
 
         return build_dac(config, seed=seed)
-    from audiotok.codecs.mimi.demo import build_demo_codec as build_mimi
-
-    return build_mimi(config, seed=seed)
+    return importlib.import_module(f"audiotok.codecs.{family}.demo").build_demo_codec(config, seed=seed)
 
 
 def model_source(args: argparse.Namespace) -> tuple[str, str]:
@@ -296,12 +310,30 @@ def baseline_runner(family: str, codec: AudioCodec, k: int, hop: int) -> Callabl
         def one(x: torch.Tensor) -> torch.Tensor:
             return model.encode(x, n_quantizers=k).audio_codes[0]
 
+    elif family == "wavtokenizer":
+
+        def one(x: torch.Tensor) -> torch.Tensor:
+            return model.encode(x).audio_codes[0]
+
+    elif family == "xcodec":
+        bandwidth = codec.bandwidth_for(k)  # type: ignore[attr-defined]
+
+        def one(x: torch.Tensor) -> torch.Tensor:
+            return model.encode(x, bandwidth=bandwidth).audio_codes[0]
+
+    elif family in EXTRACTOR_FAMILIES:
+        # the feature extractor's inputs (transformers' own where torchaudio is installed, else the same
+        # filter banks computed by audiotok: model_inputs), then the model's encode
+        def one(x: torch.Tensor) -> torch.Tensor:
+            inputs = codec.model_inputs([codec.prepare(x[0].cpu())])  # type: ignore[attr-defined]
+            return model.encode(**{n: v.to(device, dtype) for n, v in inputs.items()}).audio_codes[0]
+
     else:
 
         def one(x: torch.Tensor) -> torch.Tensor:
             return model.encode(x, num_quantizers=k).audio_codes[0]
 
-    pad_whole = family == "dac"  # DacFeatureExtractor pads to whole frames; EnCodec's and Mimi's leave a lone clip
+    pad_whole = family in WHOLE_FRAME_FAMILIES  # DacFeatureExtractor pads to whole frames; EnCodec's and Mimi's don't
 
     def run(clips: list[np.ndarray]) -> Codes:
         out = []
@@ -377,7 +409,9 @@ def make_methods(args: argparse.Namespace, family: str, codec: AudioCodec, k: in
 
 
 def baseline_note(family: str) -> str:
-    return ", clip zero-padded to whole frames" if family == "dac" else ""
+    if family in EXTRACTOR_FAMILIES:
+        return ", inputs from the feature extractor's computation"
+    return ", clip zero-padded to whole frames" if family in WHOLE_FRAME_FAMILIES else ""
 
 
 def plain_codes(item: object) -> torch.Tensor:

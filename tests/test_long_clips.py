@@ -26,6 +26,12 @@ from audiotok.errors import AudioInputError, AudiotokError
 from conftest import assert_same_codes_up_to_ties
 
 BOUND = 2.0  # seconds per segment in these tests
+EXACT = ("encodec", "dac", "mimi")  # finite reach or a stream: segmented codes equal whole-clip codes
+# families whose encoders read the whole clip (attention, GroupNorm over time, an LSTM): windows get CONTEXT
+# seconds each side in these tests, and their segmented codes agree with whole-clip codes at most frames
+CONTEXT = 1.0
+DECODE_WHOLE = ("wavtokenizer", "xcodec2", "neucodec")  # decoders normalising over the whole sequence
+AGREEMENT = {"wavtokenizer": 0.99, "xcodec": 0.7, "xcodec2": 0.9, "neucodec": 0.9}  # first codebook, small models
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -40,8 +46,9 @@ def _one_thread() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def codec(family_dir: Path) -> Any:
     codec = load_codec(family_dir, device="cpu")
-    if not codec.has_segmented_path:  # WavTokenizer, X-codec, X-codec2, NeuCodec: not yet (README says so)
-        pytest.skip(f"the {codec.model_type} family encodes long clips whole: no segmented path yet")
+    assert codec.has_segmented_path, codec.model_type
+    if codec.model_type not in EXACT:
+        codec.context_seconds = CONTEXT
     return codec
 
 
@@ -89,20 +96,27 @@ def test_a_long_clip_encodes_in_segments_with_the_whole_clips_codes(codec: Any, 
         segmented, segmented_size = largest_activation(codec, lambda: codec.encode(long_wave, k).codes)
     assert segmented.shape == whole.shape == (k, codec.num_frames(long_wave.shape[-1]))
     assert segmented_size < 0.25 * whole_size  # the model never saw the whole clip at once
-    if codec.model_type == "encodec":
-        assert_same_codes_up_to_ties(codec.model, long_wave, segmented, whole)
-    else:
-        assert count_differing_frames(segmented, whole) <= 0.01 * whole.shape[-1]  # float near-ties at most
-
     # control: segments encoded each on its own (what a naive cut does) lose the context across the cuts
     step = int(BOUND * codec.sampling_rate)
     with bounded(codec, None):
         pieces = [codec.encode(long_wave[:, s : s + step], k).codes for s in range(0, long_wave.shape[-1], step)]
-    naive = torch.cat(pieces, dim=-1)
-    assert count_differing_frames(naive, whole) > 0.02 * whole.shape[-1]
+    naive = torch.cat(pieces, dim=-1)[:, : whole.shape[-1]]
+    if codec.model_type == "encodec":
+        assert_same_codes_up_to_ties(codec.model, long_wave, segmented, whole)
+    elif codec.model_type in EXACT:
+        assert count_differing_frames(segmented, whole) <= 0.01 * whole.shape[-1]  # float near-ties at most
+    else:
+        agreement = float((segmented[0] == whole[0]).float().mean())
+        naive_agreement = float((naive[0] == whole[0]).float().mean())
+        assert agreement >= AGREEMENT[codec.model_type], (agreement, naive_agreement)
+        assert agreement > naive_agreement or agreement == 1.0, (agreement, naive_agreement)
+    if codec.model_type in EXACT or codec.model_type == "xcodec2":
+        assert count_differing_frames(naive, whole) > 0.02 * whole.shape[-1]
 
 
 def test_long_codes_decode_in_segments_like_the_whole_sequence(codec: Any, long_wave: np.ndarray) -> None:
+    if codec.model_type in DECODE_WHOLE:
+        pytest.skip(f"the {codec.model_type} decoder normalises over the whole sequence: it decodes long codes whole")
     k = codec.spec.default_num_codebooks
     with bounded(codec, None):
         codes = codec.encode(long_wave, k).codes
@@ -131,6 +145,7 @@ def test_a_batch_mixing_long_and_short_clips_keeps_order_and_indices(codec: Any,
             alone = codec.encode(wave, k).codes  # the family's batching contract: equal up to near-ties
             assert count_differing_frames(item.codes, alone) <= max(1, 0.01 * alone.shape[-1])
         assert torch.equal(batch[1].codes, codec.encode(long_wave, k).codes)
+        assert codec.needs_segments(batch[1].codes.shape[-1])
         waves = codec.decode_batch([b.codes for b in batch], lengths=[100, 200, 300])
         assert [w.shape[-1] for w in waves] == [100, 200, 300]
         assert torch.allclose(waves[1], codec.decode(batch[1].codes)[:, :200])
@@ -193,7 +208,8 @@ def _peak_growth(codec: Any, seconds: float, bound: float | None, max_batch_seco
     CLEAR_REFS.write_text("5")  # forget the parent's high-water mark (fixture building)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     (codes,) = codec.encode_batch([wave], codec.codebook_counts[0], max_batch_seconds)
-    codec.decode_batch([codes], max_batch_seconds=max_batch_seconds)
+    if codec.model_type not in DECODE_WHOLE:
+        codec.decode_batch([codes], max_batch_seconds=max_batch_seconds)
     conn.send((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
 
 

@@ -6,12 +6,22 @@ clip's codes equal the clip alone (measured: docs/design.md, facts 15-18). So cl
 only when they have the same number of frames, whose padded inputs are then identical to each clip alone,
 and codes share a decoder call only with codes of the same frame count. A family supplies how one such
 batch is encoded (``encode_rows``) and decoded (``decode_rows``).
+
+Long clips go through overlapping windows (``audiotok/codecs/segments.py``): each segment is encoded with
+``context_seconds`` of the clip on each side (an instance may set its own). Where a network reads the
+whole sequence, a window's codes can differ from the whole clip's: segmented codes agree with whole-clip
+codes at many frames, not all (measured per family: docs/design.md). A family whose network has a finite
+reach (X-codec's DAC decoder) computes the reach instead, and its windows give exactly the whole sequence's
+output. Decoders that normalise over the whole sequence (GroupNorm over time) sound different in windows:
+those families decode whole code sequences (only X-codec decodes in segments).
 """
 
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -19,10 +29,50 @@ import torch
 from ..ids.codes import AudioCodes
 from .base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
 from .batching import by_codebook_count, length_batches, pad_codes
+from .segments import encode_in_segments, window_decode, window_frames
 
 
 class EqualFrameCodec(AudioCodec):
     """A family batched by equal frame counts, in encoding and decoding."""
+
+    context_seconds: ClassVar[float] = 5.0  # of the clip each side of a segment, where the reach is global
+
+    # -- long clips: overlapping windows ----------------------------------------------------------------
+    @property
+    def has_segmented_path(self) -> bool:
+        return True
+
+    @property
+    def encoder_reach(self) -> tuple[int, int]:
+        """Frames of context (left, right) each encoder window gets around its segment."""
+        frames = math.ceil(self.context_seconds * self.frame_rate)
+        return frames, frames
+
+    @property
+    def decoder_reach(self) -> tuple[int, int]:
+        """Frames of context (left, right) each decoder window gets around its segment (families whose decoder
+        has a finite reach compute it and decorate ``decode_batch`` with ``decode_in_segments``)."""
+        return self.encoder_reach
+
+    def encode_segments(self, wave: torch.Tensor, num_codebooks: int) -> AudioCodes:
+        clip = self.prepare(wave)
+        total, hop = self.num_frames(clip.shape[-1]), self.hop_length
+
+        def encode(first: int, last: int) -> torch.Tensor:
+            window = clip[:, first * hop : last * hop if last < total else clip.shape[-1]]
+            return self.encode_rows([window], self.num_frames(window.shape[-1]), num_codebooks)[0]
+
+        assert self.segment_frames is not None
+        return AudioCodes(window_frames(total, self.segment_frames, self.encoder_reach, encode))
+
+    def decode_segments(self, codes: CodeInput) -> torch.Tensor:
+        checked = self.check_codes(codes, 0)
+        hop = self.output_hop_length
+
+        def decode(window: torch.Tensor) -> torch.Tensor:
+            return self.decode_rows(window[None])[0, :, : window.shape[-1] * hop].float().cpu()
+
+        return window_decode(self, checked, self.decoder_reach, decode, hop=hop)
 
     @property
     def output_hop_length(self) -> int:
@@ -45,6 +95,7 @@ class EqualFrameCodec(AudioCodec):
     def _frames_per_call(self, max_batch_seconds: float) -> int:
         return max(int(max_batch_seconds * self.frame_rate), 1)
 
+    @encode_in_segments
     def encode_batch(
         self,
         waves: Sequence[np.ndarray | torch.Tensor],

@@ -135,6 +135,42 @@ def windows(total: int, segment: int, reach: tuple[int, int]) -> list[tuple[int,
     ]
 
 
+def conv_reach(network: torch.nn.Module, rate: float) -> tuple[float, float]:
+    """How far (left, right), in samples of the audio grid, a boundary's influence travels through ``network``.
+
+    Walks the convolutions in forward (registration) order; ``rate`` is audio samples per step of the
+    network's input (1 for an encoder, hop for a decoder). Conv1d output n reads inputs
+    ``[n*s - p, n*s - p + d(k-1)]``; ConvTranspose1d output m reads the inputs n with ``n*s`` in
+    ``[m + p - d(k-1), m + p]``. Only for networks of convolutions and pointwise layers.
+    """
+    left = right = 0.0
+    for module in network.modules():
+        if isinstance(module, torch.nn.ConvTranspose1d):
+            s, p, d, k = (int(module.stride[0]), int(module.padding[0]), int(module.dilation[0]),
+                          int(module.kernel_size[0]))  # fmt: skip
+            rate /= s
+            left += (d * (k - 1) - p) * rate
+            right += p * rate
+        elif isinstance(module, torch.nn.Conv1d):
+            s, p, d, k = (int(module.stride[0]), int(module.padding[0]), int(module.dilation[0]),
+                          int(module.kernel_size[0]))  # fmt: skip
+            left += p * rate
+            right += (d * (k - 1) - p) * rate
+            rate *= s
+    return left, right
+
+
+def window_frames(
+    total: int, segment: int, reach: tuple[int, int], encode: Callable[[int, int], torch.Tensor]
+) -> torch.Tensor:
+    """Codes ``[K, total]`` from overlapping windows: ``encode(first, last)`` gives the codes ``[K, >= last - first]``
+    of frames ``[first, last)`` encoded as one window (its first code is frame ``first``'s)."""
+    parts = []
+    for first, last, keep_from, keep_to in windows(total, segment, reach):
+        parts.append(encode(first, last)[:, keep_from - first : keep_to - first])
+    return torch.cat(parts, dim=-1)
+
+
 def window_encode(
     codec: AudioCodec,
     padded: torch.Tensor,
@@ -148,11 +184,14 @@ def window_encode(
     """
     assert codec.segment_frames is not None
     hop = codec.hop_length
-    parts = []
-    for first, last, keep_from, keep_to in windows(padded.shape[-1] // hop, codec.segment_frames, reach):
-        codes = encode(padded[:, first * hop : last * hop])
-        parts.append(codes[:, keep_from - first : keep_to - first])
-    return AudioCodes(torch.cat(parts, dim=-1))
+    return AudioCodes(
+        window_frames(
+            padded.shape[-1] // hop,
+            codec.segment_frames,
+            reach,
+            lambda first, last: encode(padded[:, first * hop : last * hop]),
+        )
+    )
 
 
 def window_decode(
@@ -160,15 +199,17 @@ def window_decode(
     codes: torch.Tensor,
     reach: tuple[int, int],
     decode: Callable[[torch.Tensor], torch.Tensor],
+    hop: int | None = None,
 ) -> torch.Tensor:
     """Codes ``[K', T]`` -> the audio ``decode`` gives the whole sequence, from overlapping windows.
 
     ``decode`` maps a window's codes ``[K', n]`` to its audio ``[C, n * hop - d]`` (``d`` >= 0 samples
-    lost at the end); ``reach`` is the decoder's (left, right) reach in frames. The result is as long as
-    ``decode`` of the whole sequence.
+    lost at the end; ``hop`` is decoded samples per frame, the codec's ``hop_length`` by default);
+    ``reach`` is the decoder's (left, right) reach in frames. The result is as long as ``decode`` of
+    the whole sequence.
     """
     assert codec.segment_frames is not None
-    hop = codec.hop_length
+    hop = hop or codec.hop_length
     parts = []
     for first, last, keep_from, keep_to in windows(codes.shape[-1], codec.segment_frames, reach):
         audio = decode(codes[:, first:last])

@@ -38,32 +38,8 @@ from ...config import CodecSpec
 from ...ids.codes import AudioCodes
 from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
 from ..batching import by_codebook_count, length_batches, pad_codes
+from ..segments import conv_reach as reach
 from ..segments import decode_in_segments, encode_in_segments, window_decode, window_encode
-
-
-def reach(network: torch.nn.Module, rate: float) -> tuple[float, float]:
-    """How far (left, right), in samples of the audio grid, a boundary's influence travels through ``network``.
-
-    Walks the convolutions in forward (registration) order; ``rate`` is audio samples per step of the
-    network's input (1 for the encoder, hop for the decoder). Conv1d output n reads inputs
-    ``[n*s - p, n*s - p + d(k-1)]``; ConvTranspose1d output m reads the inputs n with ``n*s`` in
-    ``[m + p - d(k-1), m + p]``.
-    """
-    left = right = 0.0
-    for module in network.modules():
-        if isinstance(module, torch.nn.ConvTranspose1d):
-            s, p, d, k = (int(module.stride[0]), int(module.padding[0]), int(module.dilation[0]),
-                          int(module.kernel_size[0]))  # fmt: skip
-            rate /= s
-            left += (d * (k - 1) - p) * rate
-            right += p * rate
-        elif isinstance(module, torch.nn.Conv1d):
-            s, p, d, k = (int(module.stride[0]), int(module.padding[0]), int(module.dilation[0]),
-                          int(module.kernel_size[0]))  # fmt: skip
-            left += p * rate
-            right += (d * (k - 1) - p) * rate
-            rate *= s
-    return left, right
 
 
 class DacCodec(AudioCodec):

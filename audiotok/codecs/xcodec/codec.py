@@ -20,6 +20,7 @@ cannot stream.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -29,6 +30,7 @@ from transformers import XcodecModel
 
 from ...config import CodecSpec
 from ..equal_frames import EqualFrameCodec
+from ..segments import conv_reach, decode_in_segments
 
 
 def codebooks_per_bandwidth(model_config: Any) -> dict[float, int]:
@@ -73,6 +75,15 @@ class XcodecCodec(EqualFrameCodec):
 
     def num_frames(self, num_samples: int) -> int:
         return -(-num_samples // self.hop_length)
+
+    @functools.cached_property
+    def decoder_reach(self) -> tuple[int, int]:
+        """The decoder's reach in frames, from its convolutions (codebook lookup and ``fc2`` act per frame)."""
+        hop = self.hop_length
+        left, right = conv_reach(self.model.acoustic_decoder, float(hop))
+        return math.ceil(left / hop), math.ceil(right / hop)
+
+    decode_batch = decode_in_segments(EqualFrameCodec.decode_batch)  # the DAC decoder's reach is finite: exact
 
     def encode_rows(self, clips: list[torch.Tensor], frames: int, num_codebooks: int) -> torch.Tensor:
         padded = [torch.nn.functional.pad(clip, (0, frames * self.hop_length - clip.shape[-1])) for clip in clips]

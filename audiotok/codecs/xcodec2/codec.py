@@ -24,8 +24,10 @@ import torch
 from transformers import Xcodec2Model
 
 from ...config import CodecSpec
+from ...ids.codes import AudioCodes
 from ..equal_frames import EqualFrameCodec
-from .features import has_torchaudio, stacked_features
+from ..segments import window_frames
+from .features import fbank_moments, has_torchaudio, stacked_features, window_features
 
 
 class Xcodec2Codec(EqualFrameCodec):
@@ -99,6 +101,28 @@ class Xcodec2Codec(EqualFrameCodec):
         inputs = {key: self.to_device(value.to(self.dtype)) for key, value in self.model_inputs(clips).items()}
         with torch.inference_mode():
             return self.model.encode(**inputs).audio_codes.to("cpu", torch.int64)  # [B, 1, T]
+
+    def encode_segments(self, wave: torch.Tensor, num_codebooks: int) -> AudioCodes:
+        """Overlapping windows whose filter banks are normalised with the whole clip's statistics (computed a
+        chunk at a time), so only the networks' global reach (attention, the adapter) separates them from
+        the whole clip's codes."""
+        clip = self.prepare(wave)[0]
+        padded = torch.nn.functional.pad(clip, (0, self.padded_samples(clip.shape[-1]) - clip.shape[-1]))
+        mel = self.mel_input(padded)
+        extra = mel.shape[-1] - padded.shape[-1]
+        moments = fbank_moments(mel, self.sampling_rate)
+        total, hop = self.num_frames(clip.shape[-1]), self.hop_length
+
+        def encode(first: int, last: int) -> torch.Tensor:
+            end = last * hop if last < total else padded.shape[-1]
+            features = window_features(mel[first * hop : end + extra], self.sampling_rate, moments)
+            inputs = {"input_values": padded[None, None, first * hop : end], "input_features": features[None]}
+            with torch.inference_mode():
+                codes = self.model.encode(**{key: self.to_device(v.to(self.dtype)) for key, v in inputs.items()})
+            return codes.audio_codes[0].to("cpu", torch.int64)
+
+        assert self.segment_frames is not None
+        return AudioCodes(window_frames(total, self.segment_frames, self.encoder_reach, encode))
 
     def decode_rows(self, codes: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():

@@ -71,3 +71,28 @@ def stacked_features(padded_waves: Sequence[torch.Tensor], sampling_rate: int) -
         usable = bank.shape[0] - bank.shape[0] % STRIDE
         rows.append(bank[:usable].reshape(usable // STRIDE, NUM_MEL_BINS * STRIDE))
     return torch.stack(rows)
+
+
+def fbank_moments(wave: torch.Tensor, sampling_rate: int, chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased variance over time of ``kaldi_fbank(wave)`` (``[80]`` each), from ``chunk`` filter-bank
+    frames at a time: a long clip's per-clip normalisation without its whole filter bank in memory."""
+    total = (wave.shape[-1] - FRAME_LENGTH) // FRAME_SHIFT + 1 if wave.shape[-1] >= FRAME_LENGTH else 0
+    sums = torch.zeros(NUM_MEL_BINS, dtype=torch.float64)
+    squares = torch.zeros(NUM_MEL_BINS, dtype=torch.float64)
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        bank = kaldi_fbank(wave[start * FRAME_SHIFT : (stop - 1) * FRAME_SHIFT + FRAME_LENGTH].float(), sampling_rate)
+        sums += bank.double().sum(0)
+        squares += bank.double().pow(2).sum(0)
+    mean = sums / max(total, 1)
+    variance = (squares - total * mean.pow(2)) / max(total - 1, 1)
+    return mean.float(), variance.float()
+
+
+def window_features(wave: torch.Tensor, sampling_rate: int, moments: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Stacked mel inputs ``[frames // 2, 160]`` of a window of a long clip's mel input, normalised with the whole
+    clip's ``moments`` (``fbank_moments``), so they equal the whole clip's features at the window's frames."""
+    mean, variance = moments
+    bank = (kaldi_fbank(wave.float(), sampling_rate) - mean) / torch.sqrt(variance + 1e-7)
+    usable = bank.shape[0] - bank.shape[0] % STRIDE
+    return bank[:usable].reshape(usable // STRIDE, NUM_MEL_BINS * STRIDE)
