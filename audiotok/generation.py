@@ -117,29 +117,49 @@ class AudioLogitsProcessor(LogitsProcessor):
         key = self._keys.get(allowed)
         if key is None:
             key = self._keys[allowed] = len(self._keys) + 1  # row 0 of every bank forbids nothing (text)
-            self._banks.clear()
-            self._numpy_banks.clear()
         return key
 
-    def _forbidden(self, size: int) -> np.ndarray:
+    def _forbidden(self, size: int, first: int = 0) -> np.ndarray:
+        """Bool ``[masks - first, size]``: rows ``first..`` of the mask bank (True = not allowed)."""
         vocab = self.vocab
         if size < vocab.end:
             raise ValueError(
                 f"scores have {size} ids but the audio range ends at {vocab.end}: extend the model "
                 "(audiotok.extend_model) for this config"
             )
-        bank = np.zeros((len(self._keys) + 1, size), dtype=bool)
-        for allowed, row in self._keys.items():
-            bank[row] = True
+        bank = np.zeros((len(self._keys) + 1 - first, size), dtype=bool)
+        for allowed, key in self._keys.items():
+            if key < first:
+                continue
+            row = bank[key - first]
+            row[:] = True
             for codebook in allowed.codebooks:
                 ids = vocab.codebook_range(codebook)
-                bank[row, ids.start : ids.stop] = False
+                row[ids.start : ids.stop] = False
             if allowed.pad:
-                bank[row, vocab.pad_id] = False
+                row[vocab.pad_id] = False
             if allowed.scale:
-                bank[row, vocab.scale_base : vocab.end] = False
+                row[vocab.scale_base : vocab.end] = False
             if allowed.end:
-                bank[row, vocab.end_id] = False
+                row[vocab.end_id] = False
+        return bank
+
+    def _bank(self, device: torch.device, size: int) -> torch.Tensor:
+        """The mask bank on ``device``, grown by the rows of allowed sets met since it was built."""
+        bank = self._banks.get((str(device), size))
+        if bank is None or bank.shape[0] <= len(self._keys):
+            first = 0 if bank is None else bank.shape[0]
+            rows = torch.from_numpy(self._forbidden(size, first)).to(device)
+            bank = rows if bank is None else torch.cat([bank, rows])
+            self._banks[(str(device), size)] = bank
+        return bank
+
+    def _numpy_bank(self, size: int) -> np.ndarray:
+        bank = self._numpy_banks.get(size)
+        if bank is None or bank.shape[0] <= len(self._keys):
+            first = 0 if bank is None else bank.shape[0]
+            rows = self._forbidden(size, first)
+            bank = self._numpy_banks[size] = rows if bank is None else np.concatenate([bank, rows])
         return bank
 
     def _row(self, state: SpanState | None) -> int:
@@ -156,18 +176,14 @@ class AudioLogitsProcessor(LogitsProcessor):
         size = int(scores.shape[-1])
         if isinstance(scores, torch.Tensor):
             batch = scores.unsqueeze(0) if one_row else scores
-            bank_key = (str(batch.device), size)
-            bank = self._banks.get(bank_key)
-            if bank is None:
-                bank = self._banks[bank_key] = torch.from_numpy(self._forbidden(size)).to(batch.device)
+            bank = self._bank(batch.device, size)
             index = torch.tensor(keys, dtype=torch.long).to(batch.device, non_blocking=True)
             out = batch.masked_fill(bank.index_select(0, index), float("-inf"))
             return out[0] if one_row else out
         array = np.asarray(scores)
-        bank_np = self._numpy_banks.get(size)
-        if bank_np is None:
-            bank_np = self._numpy_banks[size] = self._forbidden(size)
-        out_np = np.where(bank_np[keys], -np.inf, array[None] if one_row else array).astype(array.dtype, copy=False)
+        out_np = np.where(self._numpy_bank(size)[keys], -np.inf, array[None] if one_row else array).astype(
+            array.dtype, copy=False
+        )
         return out_np[0] if one_row else out_np
 
 

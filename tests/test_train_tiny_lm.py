@@ -12,7 +12,6 @@ import soundfile as sf
 import torch
 
 from audiotok import TokenizerConfig
-from audiotok.mixed import split_mixed_output
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["one tone", "two tones", "a low hum", "a high beep"]
