@@ -81,8 +81,8 @@ if TYPE_CHECKING:
     from .codecs.loading import CodecLoadError
     from .codecs.registry import load_codec
     from .config import TokenizerConfig
-    from .generation import AudioLogitsProcessor
     from .errors import AudioInputError, AudiotokError, ConfigError, TokenizationError
+    from .generation import AudioLogitsProcessor
     from .ids.codes import AudioCodes
     from .llm_model import extend_model
     from .llm_vocab import extend_tokenizer
