@@ -6,14 +6,16 @@ a misplaced scale token, ``<|audio_end|>`` mid-frame (``audiotok/ids/grammar.py`
 Text positions are left alone. The rules are the pure ``SpanGrammar``; this module keeps one state per
 sequence and applies one precomputed boolean mask per distinct set of allowed ids.
 
-State is keyed by the sequence itself: each call looks up the state of ``input_ids[row, :-1]`` (the
-previous call stored it under that prefix) and advances it by the newest id. That follows beam search,
-which reorders and duplicates rows between steps, and any engine that passes whole sequences; only a
-prefix seen for the first time (the prompt) is read from its last audio marker on.
+State is keyed by the sequence itself (a 128-bit hash of its ids): each call looks up the state of
+``input_ids[row, :-1]`` (an earlier call stored it under that prefix) and advances it by the newest id.
+That follows beam search, which reorders and duplicates rows between steps, and engines that call once
+per sequence; only a prefix seen for the first time (the prompt) is read from its last audio marker on.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ from .ids.codes import IdFormat
 from .ids.grammar import Allowed, SpanGrammar, SpanState
 
 _TEXT = None  # the state of a sequence outside any audio span
+_MAX_STATES = 1 << 16  # sequences remembered (by a 128-bit hash of their ids), the least recently used dropped
 
 
 def _id_format(source: Any) -> IdFormat:
@@ -60,7 +63,7 @@ class AudioLogitsProcessor(LogitsProcessor):
         self.id_format = _id_format(tokenizer_or_config)
         self.grammar = SpanGrammar(self.id_format, min_frames, max_frames)
         self.vocab = self.id_format.vocab
-        self._states: dict[bytes, SpanState | None] = {}
+        self._states: dict[bytes, SpanState | None] = {}  # blake2b of a sequence's ids -> its state
         self._keys: dict[Allowed, int] = {}  # allowed set -> row of the mask bank
         self._banks: dict[tuple[str, int], torch.Tensor] = {}  # (device, V) -> [masks, V] bool, True = forbidden
         self._numpy_banks: dict[int, np.ndarray] = {}
@@ -95,20 +98,22 @@ class AudioLogitsProcessor(LogitsProcessor):
         return state
 
     def states(self, input_ids: Any) -> list[SpanState | None]:
-        """The state of every row of ``input_ids`` ``[B, L]`` (None: a text position), remembered for the next call."""
-        ids = _as_rows(input_ids)
-        previous = self._states
-        current: dict[bytes, SpanState | None] = {}
+        """The state of every row of ``input_ids`` ``[B, L]`` (None: a text position), remembered for later calls."""
+        known = self._states
         states = []
-        for row in ids:
-            key = row.tobytes()
-            state = current.get(key, previous.get(key, ...))
+        for row in _as_rows(input_ids):
+            digest = hashlib.blake2b(row[:-1].tobytes(), digest_size=16)
+            parent_key = digest.digest()
+            digest.update(row[-1:].tobytes())
+            key = digest.digest()
+            state = known.pop(key, ...)
             if state is ...:
-                parent = previous.get(row[:-1].tobytes(), ...) if row.size else _TEXT
+                parent = known.get(parent_key, ...) if row.size else _TEXT
                 state = self._read(row) if parent is ... else self._step(parent, int(row[-1]))
-            current[key] = state
+            known[key] = state  # (re)inserted last: the oldest entries go first
             states.append(state)
-        self._states = current
+        for stale in list(itertools.islice(known, max(0, len(known) - _MAX_STATES))):
+            del known[stale]
         return states
 
     # -- masks --------------------------------------------------------------------------------------

@@ -143,6 +143,29 @@ def test_text_rows_are_left_alone_and_a_prompt_inside_a_span_is_continued() -> N
     assert torch.equal(out[1, finite], scores[1, finite])
 
 
+def test_reordered_rows_and_one_call_per_sequence_keep_each_sequence_state() -> None:
+    """Beam search reorders rows; an engine may call once per sequence: each row's mask must be its own sequence's
+    (oracle: a fresh processor that reads each sequence from scratch)."""
+    config = _config()
+    vocab = config.vocab
+    a = [1, vocab.start_id, vocab.offset + 3]  # codebook 1 next
+    b = [1, vocab.start_id, vocab.offset + 3, vocab.offset + 16]  # codebook 2 next
+    processor = AudioLogitsProcessor(config)
+    scores = torch.zeros(2, config.total_vocab_size)
+    processor(torch.tensor([a, b[:3]]), scores)
+    steps = [[*b[:3], vocab.offset + 17], [*a, vocab.offset + 20]]  # rows swapped, each one id longer
+    got = processor(torch.tensor(steps), scores)
+    for row, ids in enumerate(steps):
+        fresh = AudioLogitsProcessor(config)(torch.tensor([ids]), scores[:1])[0]
+        assert torch.equal(got[row], fresh)
+    single = AudioLogitsProcessor(config)  # one sequence per call, alternating
+    for length in range(2, 5):
+        for ids in (a + [vocab.offset + 17], b):
+            if length <= len(ids):
+                out = single(ids[:length], scores[0])
+                assert torch.equal(out, AudioLogitsProcessor(config)(ids[:length], scores[0]))
+
+
 def test_plain_function_form_with_lists_and_numpy() -> None:
     config = _config()
     vocab = config.vocab

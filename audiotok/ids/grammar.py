@@ -51,6 +51,7 @@ class SpanState(NamedTuple):
 
 
 CLOSED = None  # what ``advance`` returns after <|audio_end|>
+_CACHE_SIZE = 1 << 16  # states whose allowed set is remembered
 
 
 class SpanGrammar:
@@ -88,6 +89,8 @@ class SpanGrammar:
         """The classes of ids allowed next (never empty)."""
         cached = self._allowed.get(state)
         if cached is None:
+            if len(self._allowed) >= _CACHE_SIZE:
+                self._allowed.clear()
             cached = self._allowed[state] = self._compute(state)
         return cached
 
