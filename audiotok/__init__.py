@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "AudioCodec": "audiotok.codecs.base",
     "AudioCodes": "audiotok.ids.codes",
     "AudioInputError": "audiotok.errors",
+    "AudioLogitsProcessor": "audiotok.generation",
     "AudioTokenizer": "audiotok.tokenizer",
     "AudiotokError": "audiotok.errors",
     "CodecLoadError": "audiotok.codecs.loading",
@@ -39,6 +40,7 @@ __all__ = [
     "AudioCodec",
     "AudioCodes",
     "AudioInputError",
+    "AudioLogitsProcessor",
     "AudioTokenizer",
     "AudiotokError",
     "CodecLoadError",
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
     from .codecs.registry import load_codec
     from .config import TokenizerConfig
     from .errors import AudioInputError, AudiotokError, ConfigError, TokenizationError
+    from .generation import AudioLogitsProcessor
     from .ids.codes import AudioCodes
     from .llm_model import extend_model
     from .llm_vocab import extend_tokenizer

@@ -7,6 +7,7 @@ Everything that turns ids into codes or back builds on ``IdFormat``.
 from .arrays import as_ids, is_tensor
 from .codes import AudioCodes, IdFormat
 from .detokenize import Errors, Segment, span_to_codes, split_segments
+from .grammar import Allowed, SpanGrammar, SpanState
 from .layouts import LAYOUTS, Layout, get_layout
 from .scales import ScaleQuantizer
 from .vocab import SPECIAL_TOKEN_NAMES, AudioVocab
@@ -14,6 +15,7 @@ from .vocab import SPECIAL_TOKEN_NAMES, AudioVocab
 __all__ = [
     "LAYOUTS",
     "SPECIAL_TOKEN_NAMES",
+    "Allowed",
     "AudioCodes",
     "AudioVocab",
     "Errors",
@@ -21,6 +23,8 @@ __all__ = [
     "Layout",
     "ScaleQuantizer",
     "Segment",
+    "SpanGrammar",
+    "SpanState",
     "as_ids",
     "get_layout",
     "is_tensor",

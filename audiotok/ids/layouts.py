@@ -20,6 +20,8 @@ from .arrays import is_tensor
 from .vocab import AudioVocab
 
 PAD_INDEX = -1  # codebook and frame entry of the index table at a pad position
+SPAN_END = -2  # generation_slot: the span's frames are complete, <|audio_end|> comes next
+NEXT_FRAME = -3  # generation_slot: codebook 0 of the next frame, or (no more frames) the layout's stop_slot
 _INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -133,13 +135,31 @@ class Layout(abc.ABC):
         """Lenient decoding of a malformed span ``[L]`` -> codes ``[codebooks_used(K), T]`` (rules in
         ``audiotok/ids/detokenize.py``)."""
         raise ValueError(
-            f"lenient decoding has no repair rule for layout {self.name!r} ({type(self).__name__}); "
-            "use errors='strict'"
+            f"lenient decoding has no repair rule for layout {self.name!r} ({type(self).__name__}); use errors='strict'"
         )
 
     def codebooks_used(self, num_codebooks: int) -> int:
         """Number of codebooks the sequence carries (K for every layout but ``first_codebook``)."""
         return num_codebooks
+
+    def generation_slot(self, num_codebooks: int, position: int, num_frames: int | None) -> int:
+        """What position ``position`` of a span being written holds, for constrained generation.
+
+        Args:
+            num_codebooks: K.
+            position: ids of the span so far (scale tokens not counted).
+            num_frames: T once the span has fixed it (see ``stop_slot``), else None (more frames may come).
+
+        Returns:
+            A codebook index, ``PAD_INDEX``, ``SPAN_END`` (T frames are complete) or, while T is open,
+            ``NEXT_FRAME`` (codebook 0 of the next frame, or ``stop_slot`` to end the frames there).
+        """
+        raise NotImplementedError(f"layout {self.name!r} defines no generation grammar")
+
+    def stop_slot(self, num_codebooks: int, num_frames: int) -> int:
+        """What stands at a ``NEXT_FRAME`` position when the span keeps its ``num_frames`` frames: ``SPAN_END``,
+        ``PAD_INDEX`` or a codebook index (the id then fixes T and ``generation_slot`` goes on with it)."""
+        return SPAN_END
 
     @abc.abstractmethod
     def num_ids(self, num_codebooks: int, num_frames: int) -> int:
@@ -322,6 +342,12 @@ class InterleavedLayout(_EveryCodeLayout):
     def repair(self, ids: np.ndarray, vocab: AudioVocab) -> np.ndarray:
         return repair.fill_gaps(repair.slot_grid(ids, vocab, with_pads=False).T)
 
+    def generation_slot(self, num_codebooks: int, position: int, num_frames: int | None) -> int:
+        codebook = position % num_codebooks
+        if num_frames is not None and position >= num_codebooks * num_frames:
+            return SPAN_END
+        return NEXT_FRAME if codebook == 0 and num_frames is None else codebook
+
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         position = np.arange(num_codebooks * num_frames, dtype=np.int64)
         return position % num_codebooks, position // num_codebooks
@@ -346,6 +372,14 @@ class FlattenedLayout(_EveryCodeLayout):
 
     def repair(self, ids: np.ndarray, vocab: AudioVocab) -> np.ndarray:
         return repair.codebook_rows(ids, vocab, vocab.num_codebooks)
+
+    def generation_slot(self, num_codebooks: int, position: int, num_frames: int | None) -> int:
+        if num_frames is None:
+            return NEXT_FRAME  # row 0 runs until the first codebook-1 id fixes T
+        return SPAN_END if position >= num_codebooks * num_frames else position // num_frames
+
+    def stop_slot(self, num_codebooks: int, num_frames: int) -> int:
+        return 1 if num_codebooks > 1 and num_frames > 0 else SPAN_END  # row 1 starts after T codes of row 0
 
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         codebook = np.repeat(np.arange(num_codebooks, dtype=np.int64), num_frames)
@@ -396,6 +430,20 @@ class DelayedLayout(Layout):
             )
         return num_ids // num_codebooks - (num_codebooks - 1)
 
+    def generation_slot(self, num_codebooks: int, position: int, num_frames: int | None) -> int:
+        step, codebook = divmod(position, num_codebooks)
+        frame = step - codebook
+        if num_frames is None:  # every frame up to `step` exists: codebook 0 of frame `step` is still open
+            if codebook == 0:
+                return NEXT_FRAME
+            return codebook if frame >= 0 else PAD_INDEX
+        if position >= self.num_ids(num_codebooks, num_frames):
+            return SPAN_END
+        return codebook if 0 <= frame < num_frames else PAD_INDEX
+
+    def stop_slot(self, num_codebooks: int, num_frames: int) -> int:
+        return PAD_INDEX if num_codebooks > 1 else SPAN_END  # codebook 0 pads from step T on
+
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         position = np.arange(self.num_ids(num_codebooks, num_frames), dtype=np.int64)
         step, codebook = np.divmod(position, num_codebooks)
@@ -430,6 +478,9 @@ class FirstCodebookLayout(Layout):
     def num_frames(self, num_codebooks: int, num_ids: int) -> int:
         _check_length(num_ids)
         return num_ids
+
+    def generation_slot(self, num_codebooks: int, position: int, num_frames: int | None) -> int:
+        return NEXT_FRAME
 
     def _build_table(self, num_codebooks: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(num_frames, dtype=np.int64), np.arange(num_frames, dtype=np.int64)
