@@ -58,7 +58,7 @@ def run_ray(options: Options, report: ProgressCallback) -> dict[str, Any]:
         layout = actor_layout(ray, options) if todo else {"actors": 0, "device": "-", "threads": 0, "decoders": 0}
         batch_seconds = options.batch_seconds or plan_for(layout["device"]).batch_seconds
         plan = (
-            f"ray: {layout['actors']} encoding actor(s) on {layout['device']} x {layout['threads']} thread(s), "
+            f"{layout['actors']} encoding actor(s) on {layout['device']} x {layout['threads']} thread(s), "
             f"batches of <= {batch_seconds:g} s, decoding in Ray tasks"
         )
         state = prepared.start_state(todo, todo, name="ray", plan=plan)
@@ -181,13 +181,16 @@ def _plain(value: Any) -> Any:
 
 
 def _audiotok_cause(error: BaseException) -> BaseException | None:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, AudiotokError):
-            return seen
-        for attribute in ("cause",):
-            inner = getattr(seen, attribute, None)
-            if isinstance(inner, AudiotokError):
-                return inner
-        seen = seen.__cause__ or seen.__context__
-    return None
+    """The ``AudiotokError`` a worker raised, from the exceptions Ray wraps it in (or its message, if only text came)."""
+    queue, seen = [error], set()
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, AudiotokError):
+            return current
+        queue += [e for e in (getattr(current, "cause", None), current.__cause__, current.__context__) if e]
+    marker = "AudiotokError: "
+    lines = [line for line in str(error).splitlines() if marker in line]
+    return AudiotokError(lines[0].split(marker, 1)[1].strip()) if lines else None
