@@ -1,4 +1,4 @@
-"""The Ray Data engine on a local Ray cluster: the local engine's shards, a killed actor, a killed driver, bad output."""
+"""The Ray Data engine on a local Ray: the local engine's shards, a killed actor, a killed driver, bad output."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_a_killed_encoding_actor_loses_and_repeats_nothing(ray_address: str, cod
         time.sleep(0.05)
     written_at_kill = len(shard_files(out))
     job.join(600)
-    assert killed is not None and 2 <= written_at_kill < 12, "the kill must land part-way for this test to mean anything"
+    assert killed is not None and 2 <= written_at_kill < 12, "the kill must land part-way to mean anything"
     assert not running(killed)
     assert status == [0]
     keys = read_shards(out)["key"]

@@ -55,8 +55,9 @@ def run_ray(options: Options, report: ProgressCallback) -> dict[str, Any]:
     try:
         if todo:
             started_here = connect(ray, options.ray_address)
-        layout = actor_layout(ray, options) if todo else {"actors": 0, "device": "-", "threads": 0, "decoders": 0}
-        batch_seconds = options.batch_seconds or plan_for(layout["device"]).batch_seconds
+        idle: dict[str, Any] = {"actors": 0, "device": "cpu", "threads": 0, "decoders": 0}
+        layout = actor_layout(ray, options) if todo else idle
+        batch_seconds = options.batch_seconds or plan_for(str(layout["device"])).batch_seconds
         plan = (
             f"{layout['actors']} encoding actor(s) on {layout['device']} x {layout['threads']} thread(s), "
             f"batches of <= {batch_seconds:g} s, decoding in Ray tasks"
@@ -181,7 +182,7 @@ def _plain(value: Any) -> Any:
 
 
 def _audiotok_cause(error: BaseException) -> BaseException | None:
-    """The ``AudiotokError`` a worker raised, from the exceptions Ray wraps it in (or its message, if only text came)."""
+    """The ``AudiotokError`` a worker raised, from the exceptions Ray wraps it in (or rebuilt from their text)."""
     queue, seen = [error], set()
     while queue:
         current = queue.pop(0)
