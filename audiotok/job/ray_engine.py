@@ -16,7 +16,9 @@ only; rerunning the command resumes. Ray is imported only here, and only when th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import pickle
 import time
 from dataclasses import asdict, fields
@@ -67,7 +69,7 @@ def run_ray(options: Options, report: ProgressCallback) -> dict[str, Any]:
         state.event = "shard"
         started = time.perf_counter()
         if todo:
-            for result in _results(ray, prepared.spec, todo, layout, batch_seconds):
+            for result in _results(ray, _anywhere(prepared.spec), todo, layout, batch_seconds):
                 state.add(result, time.perf_counter() - started)
                 report(state)
     finally:
@@ -77,6 +79,16 @@ def run_ray(options: Options, report: ProgressCallback) -> dict[str, Any]:
     state.event = "end"
     report(state)
     return manifest
+
+
+def _anywhere(spec: JobSpec) -> JobSpec:
+    """The spec with local paths made absolute: Ray workers do not run in the driver's working directory."""
+    options = spec.options
+    tag = "audiofolder:" if options.source.startswith("audiofolder:") else ""
+    folder = options.source[len(tag) :]
+    source = tag + os.path.abspath(folder) if os.path.exists(folder) else options.source
+    out = options.out if "://" in options.out else os.path.abspath(options.out)
+    return dataclasses.replace(spec, options=dataclasses.replace(options, source=source, out=out))
 
 
 def connect(ray: Any, address: str | None) -> bool:
