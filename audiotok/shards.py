@@ -25,13 +25,19 @@ from .config import CONFIG_NAME, TokenizerConfig
 from .errors import ConfigError
 from .ids.codes import AudioCodes
 
-SHARD_GLOB = "rank*-shard*.parquet"
+SHARD_GLOB = "shard-*.parquet"
+LEGACY_SHARD_GLOB = "rank*-shard*.parquet"  # folders written before shards were named by a global block id
 STORAGE_COLUMNS = ("error", "skipped", "duration", "num_frames", "codes", "scales", "chunk_frames", "ids")
+
+
+def shard_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """A shard's records as an Arrow table with the shard schema (codes as ``list<list<uint16>>``)."""
+    return pa.Table.from_pylist(rows, schema=_schema(rows))
 
 
 def write_shard(path: Path, rows: list[dict[str, Any]]) -> None:
     """Writes ``rows`` to ``path`` atomically: a reader (or a resumed run) sees the whole shard or none."""
-    table = pa.Table.from_pylist(rows, schema=_schema(rows))
+    table = shard_table(rows)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     pq.write_table(table, partial)
     os.replace(partial, path)
@@ -55,7 +61,7 @@ def _schema(rows: list[dict[str, Any]]) -> pa.Schema:
 
 
 def shard_files(directory: str | os.PathLike[str]) -> list[Path]:
-    return sorted(Path(directory).glob(SHARD_GLOB))
+    return sorted(Path(directory).glob(SHARD_GLOB)) + sorted(Path(directory).glob(LEGACY_SHARD_GLOB))
 
 
 def read_shards(directory: str | os.PathLike[str], include_failures: bool = False) -> datasets.Dataset:

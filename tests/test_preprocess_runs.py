@@ -135,3 +135,50 @@ def test_duration_filters_skip_without_failing(codec_dir: Path, tmp_path: Path, 
     (corpus / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
     assert preprocess_main(job_arguments(corpus, tmp_path / "out2", codec_dir)) == 1  # a failed clip: exit 1
     assert np.isin(["clip001.wav"], read_shards(tmp_path / "out2")["key"]).all()  # the rest is written
+
+
+def test_another_encoder_count_resumes_a_full_disk_leaves_no_shard_and_old_folders_are_adopted(
+    codec_dir: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from audiotok.job import output as output_module
+
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    write_corpus(corpus, 7)
+    first = job_arguments(corpus, out, codec_dir, "--shard-size", "2", "--encoders", "2", "--threads", "1")
+    assert preprocess_main(first) == 0
+    finished = {p.name: pq.read_table(p).to_pylist() for p in shard_files(out)}
+    capsys.readouterr()
+
+    (out / "shard-000001.parquet").unlink()  # as if killed part-way; resumed with another number of encoders
+    written = []
+
+    def disk_full(table, where, filesystem=None) -> None:  # the first shard write fills the disk half-way
+        Path(where).write_bytes(b"PAR1 half")
+        written.append(where)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(output_module.pq, "write_table", disk_full)
+    assert preprocess_main(job_arguments(corpus, out, codec_dir, "--shard-size", "2", "--encoders", "1")) == 2
+    assert "cannot write" in capsys.readouterr().err and written
+    assert not (out / "shard-000001.parquet").exists() and not list(out.glob(".*partial"))
+    monkeypatch.undo()
+    assert preprocess_main(job_arguments(corpus, out, codec_dir, "--shard-size", "2", "--encoders", "1")) == 0
+    assert {p.name: pq.read_table(p).to_pylist() for p in shard_files(out)} == finished
+
+    run = json.loads((out / "run.json").read_text())  # a folder written by the earlier, rank-named version
+    (out / "run.json").write_text(json.dumps({**run, "world_size": 1}))
+    for p in shard_files(out):
+        p.rename(out / f"rank000-shard{p.name[6:]}")
+    (out / "rank000-shard000003.parquet").unlink()
+    assert preprocess_main(first) == 0  # one rank: its blocks are the global ones, renamed and resumed
+    assert {p.name: pq.read_table(p).to_pylist() for p in shard_files(out)} == finished
+
+    (out / "run.json").write_text(json.dumps({**run, "world_size": 2}))
+    (out / "shard-000000.parquet").rename(out / "rank001-shard000000.parquet")
+    assert preprocess_main(first) == 2
+    error = capsys.readouterr().err
+    assert "earlier audiotok with 2 ranks" in error and "new --out" in error

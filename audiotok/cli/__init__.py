@@ -30,9 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_command(commands)
     info.add_command(commands)
 
-    preprocess = commands.add_parser("preprocess", help="a corpus -> token shards (resumable; torchrun for many GPUs)")
+    preprocess = commands.add_parser(
+        "preprocess", help="a corpus -> token shards (resumable; torchrun or Ray for many GPUs)"
+    )
     add_preprocess_arguments(preprocess)
-    preprocess.add_argument("--merge-only", action="store_true", help="only merge the rank manifests of --out")
+    preprocess.add_argument(
+        "--merge-only", action="store_true", help="only rebuild manifest.json from the shards of --out"
+    )
     preprocess.set_defaults(run=run_preprocess)
 
     vocab.add_command(commands)

@@ -1,6 +1,6 @@
 """``audiotok preprocess`` (and ``scripts/preprocess_dataset.py``): the dataset job's options, progress and summary.
 
-The job itself (``audiotok.preprocess.run``) prints nothing; this module turns its ``Progress`` reports
+The job itself (``audiotok.job.run``) prints nothing; this module turns its ``Progress`` reports
 into a tqdm bar on a terminal and periodic lines in a log file, and its manifest into the summary and
 the exit status.
 """
@@ -8,12 +8,10 @@ the exit status.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,14 +19,15 @@ import torch
 from ..config import DEFAULT_CODEC
 from ..errors import AudiotokError
 from ..ids.layouts import LAYOUTS
-from ..preprocess import Options, Progress, merge_manifests, run
+from ..job import Options, Progress, RankInfo, merge_manifests, run
+from ..job.options import ENGINES
 
 
 def job_doc() -> str:
     """The job's own description (the library module's docstring), for ``--help``."""
-    from .. import preprocess
+    from .. import job
 
-    return preprocess.__doc__ or ""
+    return job.__doc__ or ""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda:LOCAL_RANK when present)")
     parser.add_argument("--limit", type=int, help="process only the first N rows")
     parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: this machine (or each torchrun rank); ray: a Ray cluster (pip install 'audiotok[ray]')",
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="with --engine ray: join this Ray cluster (host:6379; default: RAY_ADDRESS or a local Ray)",
+    )
+    parser.add_argument(
         "--progress-every",
         type=float,
         default=30.0,
@@ -72,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace) -> Options:
     names = Options.__dataclass_fields__
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    if values.get("device") is None and torch.cuda.is_available():
+    if values.get("device") is None and values.get("engine") != "ray" and torch.cuda.is_available():
         values["device"] = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
     return Options(**values)
 
@@ -82,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="preprocess_dataset", description=job_doc(), formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_arguments(parser)
-    parser.add_argument("--merge-only", action="store_true", help="only merge the rank manifests of --out")
+    parser.add_argument("--merge-only", action="store_true", help="only rebuild manifest.json from the shards of --out")
     args = parser.parse_args(argv)
     return run_from_args(args)
 
@@ -95,10 +104,9 @@ def run_from_args(args: argparse.Namespace) -> int:
             merged = merge_manifests(args.out)
         else:
             with _ProgressPrinter(getattr(args, "progress_every", 30.0)) as printer:
-                manifest = run(options_from_args(args), progress=printer)
-            if manifest["rank"] != 0:
-                return 1 if manifest["failed"] else 0
-            merged = json.loads((Path(args.out) / "manifest.json").read_text())
+                merged = run(options_from_args(args), progress=printer)
+            if RankInfo.from_env().rank != 0:  # under torchrun rank 0 prints the summary
+                return 1 if merged["failed"] else 0
     except (AudiotokError, OSError) as error:
         print(f"audiotok: error: {error}", file=sys.stderr)
         return 2
@@ -158,7 +166,7 @@ class _ProgressPrinter:
             self._line(state)
 
     def _start(self, state: Progress) -> None:
-        name = f"rank {state.rank}"
+        name = state.name or f"rank {state.rank}"
         if state.shards and state.shards_before == state.shards:
             self._print(f"{name}: already complete: all {state.shards} shards ({state.rows} rows) were written before")
             return
@@ -180,8 +188,9 @@ class _ProgressPrinter:
     def _line(self, state: Progress) -> None:
         done = state.rows_before + state.rows_done
         hours = state.audio_seconds / 3600
+        name = state.name or f"rank {state.rank}"
         self._print(
-            f"rank {state.rank}: {done}/{state.rows} rows ({done / max(state.rows, 1):.0%}); this run: "
+            f"{name}: {done}/{state.rows} rows ({done / max(state.rows, 1):.0%}); this run: "
             f"{state.encoded} encoded, {hours:.3f} h of audio at {hours / max(state.seconds, 1e-9):.4f} h/s, "
             f"{state.failed} failed, {state.skipped} skipped, waited for data {state.wait_share():.0%} of the time"
         )
