@@ -69,13 +69,12 @@ def train_bpe_from_ids(
     return AcousticBPE(units, tokenizer.to_str())
 
 
-def shard_sequences(directory: str | os.PathLike[str], config: TokenizerConfig) -> Iterator[np.ndarray]:
-    """Layout ids (no markers, no BPE) of every encoded clip of a preprocessing output, one batch in memory."""
+def shard_codes(directory: str | os.PathLike[str], num_codebooks: int) -> Iterator[AudioCodes]:
+    """The codes (first ``num_codebooks``) of every encoded clip of a preprocessing output, one batch in memory."""
     import pyarrow.parquet as pq
 
     from .shards import shard_files
 
-    id_format = config.with_bpe(None).id_format if config.bpe is not None else config.id_format
     files = shard_files(directory)
     if not files:
         raise ConfigError(f"{directory}: no shards; run `audiotok preprocess` first")
@@ -85,14 +84,20 @@ def shard_sequences(directory: str | os.PathLike[str], config: TokenizerConfig) 
         for batch in parquet.iter_batches(columns=columns, batch_size=64):
             rows = batch.to_pydict()
             for i, codes in enumerate(rows["codes"]):
-                if rows.get("error", [None] * (i + 1))[i] is not None:
+                failed = any(rows[c][i] is not None for c in ("error", "skipped") if c in rows)
+                if failed or codes is None:
                     continue
-                if rows.get("skipped", [None] * (i + 1))[i] is not None or codes is None:
-                    continue
-                array = np.asarray(codes, dtype=np.int64)[: config.num_codebooks]
+                array = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)[:num_codebooks]
                 scales = rows["scales"][i] if "scales" in rows else None
                 chunk_frames = rows["chunk_frames"][i] if "chunk_frames" in rows else None
-                yield id_format.codes_to_ids(AudioCodes(array, scales, chunk_frames), add_special_tokens=False)
+                yield AudioCodes(array, scales, chunk_frames)
+
+
+def shard_sequences(directory: str | os.PathLike[str], config: TokenizerConfig) -> Iterator[np.ndarray]:
+    """Layout ids (no markers, no BPE) of every encoded clip of a preprocessing output, one batch in memory."""
+    id_format = config.replace(bpe=None).id_format if config.bpe is not None else config.id_format
+    for codes in shard_codes(directory, config.num_codebooks):
+        yield id_format.codes_to_ids(codes, add_special_tokens=False)
 
 
 def audio_sequences(directory: str | os.PathLike[str], tokenizer: Any) -> Iterator[np.ndarray]:

@@ -304,3 +304,31 @@ class AcousticBPE:
         if self.units.layout in ("interleaved", "delayed"):
             return -(-count // self.units.codebooks_used)
         return count
+
+
+class BpeStreamEncoder:
+    """Layout ids in pieces -> BPE ids as soon as they are final; joined, they equal ``AcousticBPE.encode``.
+
+    A word (``max_frames`` frames of a run) is final once the run passes its end, or a non-unit id ends
+    the run; the ids of an unfinished word wait for the next piece or ``flush``.
+    """
+
+    def __init__(self, bpe: AcousticBPE, vocab: AudioVocab) -> None:
+        self.bpe = bpe
+        self.vocab = vocab
+        self.pending = np.zeros(0, dtype=np.int64)
+
+    def push(self, ids: Any) -> np.ndarray:
+        self.pending = np.concatenate([self.pending, as_ids(ids)])
+        runs = self.bpe.units.runs(self.pending, self.vocab)
+        cut = self.pending.size
+        if runs and runs[-1][1] == cut:  # the last run may go on: keep its unfinished word
+            start = runs[-1][0]
+            length = self.bpe.units.word_length
+            cut = start + (cut - start) // length * length
+        ready, self.pending = self.pending[:cut], self.pending[cut:]
+        return self.bpe.encode(ready, self.vocab)
+
+    def flush(self) -> np.ndarray:
+        ready, self.pending = self.pending, np.zeros(0, dtype=np.int64)
+        return self.bpe.encode(ready, self.vocab)
