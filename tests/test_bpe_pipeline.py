@@ -8,16 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from audiotok.bpe_stats import corpus_stats
 from audiotok.cli import main
+from audiotok.cli.preprocess import main as preprocess_main
 from audiotok.codecs.encodec.codec import EncodecCodec
 from audiotok.config import TokenizerConfig
+from audiotok.errors import ConfigError
 from audiotok.ids.bpe import BPE_NAME
 from audiotok.llm_vocab import extend_tokenizer
-from audiotok.shards import load_token_dataset, write_shard
+from audiotok.mixed import build_example, split_mixed_output
+from audiotok.shards import load_token_dataset, read_shards, write_shard
 from audiotok.streaming import decode_stream, encode_stream
 from audiotok.tokenizer import AudioTokenizer
 
@@ -146,3 +150,34 @@ def test_training_errors_are_clear(shards: Path, tmp_path: Path, capsys) -> None
     assert "choose vocab_size > 2048" in capsys.readouterr().err
     values = json.loads((shards / "audiotok_config.json").read_text())
     assert values.get("bpe") is None  # training never changes the source
+
+
+def test_preprocess_writes_bpe_ids_with_a_bpe_tokenizer(trained: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(2):
+        sf.write(corpus / f"c{i}.wav", clip_of(7200, seed=40 + i)[0], 24000)
+    out = tmp_path / "out"
+    assert preprocess_main([str(corpus), "--out", str(out), "--model", str(trained), "--device", "cpu",
+                            "--num-workers", "0", "--write-ids"]) == 0  # fmt: skip
+    assert (out / BPE_NAME).is_file()  # the job's config keeps its BPE
+    tokenizer = AudioTokenizer.from_pretrained(trained, device="cpu")
+    for row in read_shards(out):
+        ids = np.asarray(row["ids"])
+        assert (ids >= tokenizer.vocab.end).any()
+        (codes,) = tokenizer.ids_to_codes(ids)
+        assert np.array_equal(codes.codes, np.asarray(row["codes"]))
+        loaded = load_token_dataset(out).filter(lambda r, k=row["key"]: r["key"] == k)
+        assert np.array_equal(loaded[0]["input_ids"], ids)
+
+
+def test_mixed_output_with_bpe_ids(trained: Path) -> None:
+    tokenizer = AudioTokenizer.from_pretrained(trained, device="cpu", vocab_offset=100, base_vocab_size=100)
+    ids = tokenizer.encode(clip_of(4800, seed=3), 24000)
+    bare = ids[1:-1]
+    assert [s.kind for s in split_mixed_output(bare, tokenizer.config)] == ["audio"]  # merged ids are audio ids
+    text = np.array([5, 6])
+    example = build_example(text, ids, config=tokenizer.config)
+    assert np.array_equal(example["input_ids"][-len(ids) :], ids)
+    with pytest.raises(ConfigError, match="an audio id"):  # a merged token id is no text id
+        build_example(ids[ids >= tokenizer.vocab.end][:2], ids, config=tokenizer.config)
