@@ -50,6 +50,7 @@ def train_bpe_from_ids(
             + f"); choose vocab_size > {units.num_units}"
         )
     tokenizer = Tokenizer(models.BPE())
+    # words of at most max_frames frames: no merged token can be longer or cross a word
     tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(f".{{1,{units.word_length}}}"), behavior="isolated")
     alphabet = [chr(UNIT_BASE + u) for u in range(units.num_units)]
     trainer = trainers.BpeTrainer(
@@ -58,7 +59,6 @@ def train_bpe_from_ids(
         show_progress=False,
         initial_alphabet=alphabet,
         limit_alphabet=units.num_units,
-        max_token_length=units.word_length,
     )
 
     def texts() -> Iterator[str]:
