@@ -180,7 +180,8 @@ def sentencepiece_run(train: list[np.ndarray], test: list[np.ndarray], config: T
                                        vocab_size=vocab_size, character_coverage=1.0, user_defined_symbols=[],
                                        required_chars=alphabet, max_sentencepiece_length=width, add_dummy_prefix=False,
                                        normalization_rule_name="identity", split_by_unicode_script=False,
-                                       minloglevel=2, unk_id=0, bos_id=-1, eos_id=-1, hard_vocab_limit=False)  # fmt: skip
+                                       minloglevel=2, unk_id=0, bos_id=-1, eos_id=-1,
+                                       hard_vocab_limit=False)  # fmt: skip
     except RuntimeError as error:
         return {"error": str(error).splitlines()[0][:120]}
     seconds = time.perf_counter() - start
