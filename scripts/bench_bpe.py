@@ -154,7 +154,7 @@ def audiotok_run(train: list[np.ndarray], test: list[np.ndarray], config: Tokeni
 
 
 def sentencepiece_run(train: list[np.ndarray], test: list[np.ndarray], config: TokenizerConfig, vocab_size: int,
-                      frames: int) -> dict:  # fmt: skip
+                      frames: int, bpe: object) -> dict:  # fmt: skip
     """The same words (runs cut into max-frames words) as sentencepiece BPE sentences."""
     import sentencepiece as spm
 
@@ -190,7 +190,13 @@ def sentencepiece_run(train: list[np.ndarray], test: list[np.ndarray], config: T
     start = time.perf_counter()
     ids = processor.encode(test_words)
     encode_s = time.perf_counter() - start
-    return {"train_s": seconds, "ids": sum(len(i) for i in ids), "encode_s": encode_s}
+    library = bpe._library  # the same words through the tokenizers model audiotok trained
+    start = time.perf_counter()
+    theirs = library.encode_batch_fast(test_words, add_special_tokens=False)
+    tokenizers_s = time.perf_counter() - start
+    return {"train_s": seconds, "ids": sum(len(i) for i in ids), "encode_s": encode_s,
+            "pieces": processor.get_piece_size() - units.num_units - 1, "tokenizers_encode_s": tokenizers_s,
+            "tokenizers_ids": sum(len(e.ids) for e in theirs), "words": sum(len(w) for w in test_words)}  # fmt: skip
 
 
 def main() -> None:
@@ -198,14 +204,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=4.0, help="audio per corpus (train + held out)")
     parser.add_argument("--held-out", type=float, default=0.25, help="share of each corpus held out")
     parser.add_argument("--codebooks", type=int, default=2, help="codebooks of the interleaved layout")
-    parser.add_argument("--vocab-sizes", default="4096,16384,65536")
+    parser.add_argument("--vocab-sizes", default="+256,+1024,4096,16384,65536", help="'+N': the base units + N")
     parser.add_argument("--max-frames", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
-    sizes = [int(s) for s in args.vocab_sizes.split(",")]
+    sizes = args.vocab_sizes.split(",")
 
     from transformers import EncodecConfig
 
@@ -250,8 +256,10 @@ def main() -> None:
         for layout, k in (("interleaved", args.codebooks), ("first_codebook", 8)):
             config = TokenizerConfig.for_codec("bench", spec, num_codebooks=k, layout=layout)
             cb_k = 1 if layout == "first_codebook" else k
-            for size in sizes:
-                if size <= config.codebook_size * cb_k:
+            base = config.codebook_size * cb_k
+            for text in sizes:
+                size = base + int(text[1:]) if text.startswith("+") else int(text)
+                if size <= base:
                     continue
                 ours = audiotok_run(train, test, config, size, args.max_frames)
                 theirs = codec_bpe_run(train, test, cb_k, size + 1, args.max_frames)  # +1: codec-bpe's </s>
@@ -264,19 +272,20 @@ def main() -> None:
                     f"| {ours['plain'] / ours['encode_s']:,.0f} / {ours['plain'] / theirs['encode_s']:,.0f} | "
                     f"{ours['ids'] / ours['decode_s']:,.0f} |"
                 )
-                if name == "speech" and layout == "interleaved" and size == sizes[0]:
-                    sp = sentencepiece_run(train, test, config, size, args.max_frames)
+                if name == "speech" and layout == "interleaved" and text == sizes[-1]:
+                    sp = sentencepiece_run(train, test, config, size, args.max_frames, ours["config"].bpe_model)
                     if "error" in sp:
                         spm_line = f"sentencepiece BPE at {size}: failed: {sp['error']}"
                     else:
                         spm_line = (
-                            f"sentencepiece BPE on the same words, speech interleaved {size}: train "
-                            f"{sp['train_s']:.2f} s (audiotok/tokenizers {ours['train_s']:.2f} s), held-out ratio "
-                            f"{ours['plain'] / sp['ids']:.3f} (tokenizers {ratio:.3f}), encode "
-                            f"{ours['plain'] / sp['encode_s']:,.0f} ids/s (tokenizers "
-                            f"{ours['plain'] / ours['encode_s']:,.0f})"
+                            f"sentencepiece BPE on the same words (speech, interleaved, vocab {size}, whole train set "
+                            f"held in memory): {sp['pieces']} merged pieces (tokenizers: {ours['merges']}), train "
+                            f"{sp['train_s']:.2f} s (tokenizers {ours['train_s']:.2f} s), held-out ratio "
+                            f"{sp['words'] / sp['ids']:.3f} (tokenizers {sp['words'] / sp['tokenizers_ids']:.3f}); "
+                            f"library encode of the same word list {sp['words'] / sp['encode_s']:,.0f} ids/s "
+                            f"(tokenizers {sp['words'] / sp['tokenizers_encode_s']:,.0f})"
                         )
-                if size == sizes[-1] or size == sizes[0]:
+                if text in (sizes[0], sizes[-1]):
                     clips = len(test)
                     per_clip_bpe = (ours["encode_s"] + ours["decode_s"]) / clips
                     per_clip_codec = encode_s[name] / len(all_codes)
