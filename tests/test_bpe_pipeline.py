@@ -13,6 +13,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from audiotok.bpe_stats import corpus_stats
+from audiotok.bpe_training import train_bpe
 from audiotok.cli import main
 from audiotok.cli.preprocess import main as preprocess_main
 from audiotok.codecs.encodec.codec import EncodecCodec
@@ -181,3 +182,19 @@ def test_mixed_output_with_bpe_ids(trained: Path) -> None:
     assert np.array_equal(example["input_ids"][-len(ids) :], ids)
     with pytest.raises(ConfigError, match="an audio id"):  # a merged token id is no text id
         build_example(ids[ids >= tokenizer.vocab.end][:2], ids, config=tokenizer.config)
+
+
+def test_training_on_an_audio_folder_and_info(codec_dir: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    for i in range(3):
+        sf.write(folder / f"a{i}.wav", clip_of(9600, seed=60 + i)[0], 24000)
+    out = tmp_path / "tok"
+    config = train_bpe(folder, 2200, model=codec_dir, num_codebooks=NUM_CODEBOOKS, out=out)
+    assert config.num_bpe_tokens > 10
+    tokenizer = AudioTokenizer.from_pretrained(out, device="cpu")
+    (codes,) = tokenizer.encode_codes_batch([folder / "a0.wav"])
+    (back,) = tokenizer.ids_to_codes(tokenizer.codes_to_ids(codes))
+    assert np.array_equal(back.codes, codes.codes.numpy())
+    assert main(["info", "--model", str(out)]) == 0
+    assert f"LLM vocabulary needs >= {tokenizer.vocab.end + config.num_bpe_tokens} ids" in capsys.readouterr().out
