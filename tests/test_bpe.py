@@ -200,3 +200,18 @@ def test_vocab_size_must_leave_room_for_merges() -> None:
     config = plain_config("interleaved", 2)
     with pytest.raises(ConfigError, match="choose vocab_size > 32"):
         train_bpe_from_ids([], config.vocab, BpeUnits(2, SIZE, "interleaved"), 32)
+
+
+def test_inspect_reads_bpe_ids() -> None:
+    from audiotok.inspect import inspect_ids
+
+    config = bpe_config("interleaved", 3)
+    vocab = config.vocab
+    codes = skewed_codes(np.random.default_rng(8), 3, 20)
+    ids = config.id_format.codes_to_ids(codes)
+    report = inspect_ids(np.concatenate([[1, 2], ids]), config)
+    assert not report.problems and report.segments[-1].frames == 20
+    token = int(ids[np.flatnonzero(config.bpe_model.is_merged(ids, vocab))[0]])
+    broken = np.concatenate([[vocab.start_id, vocab.codebook_range(1)[0], token], ids[1:]])
+    (problem,) = inspect_ids(broken, config).problems
+    assert problem.position == 1

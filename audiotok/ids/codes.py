@@ -94,8 +94,22 @@ class IdFormat:
         """One audio span's ids (markers excluded) -> its codes (numpy).
 
         Chunked codecs' scale tokens are separated first and checked for place; errors report positions
-        in the whole input (``start`` is the span's first position).
+        in the whole input (``start`` is the span's first position). With a BPE, merged tokens are expanded
+        first and errors point at the BPE id.
         """
+        if self.bpe is not None:
+            original = as_ids(span)
+            expanded, origin = self.bpe.decode(original, self.vocab)
+            if expanded.size != original.size:
+                try:
+                    return self._layout_span_codes(expanded, 0, errors)
+                except TokenizationError as error:
+                    located = self.bpe.locate(error, original, origin, self.vocab)
+                    where = None if located.position is None else start + located.position
+                    raise TokenizationError(located.detail, where) from None
+        return self._layout_span_codes(span, start, errors)
+
+    def _layout_span_codes(self, span: np.ndarray, start: int, errors: Errors) -> AudioCodes:
         if not self.is_chunked:
             return AudioCodes(span_to_codes(span, self.vocab, self.layout, errors=errors, position=start))
         assert self.scale_quantizer is not None  # every chunked IdFormat has one (TokenizerConfig builds it)
