@@ -342,6 +342,8 @@ class TokenizerConfig:
     def to_dict(self, derived: bool = True) -> dict[str, Any]:
         """Plain-JSON view; with ``derived``, also the ids and sizes it implies (checked again on load)."""
         values = asdict(self)
+        if values["bpe"] is None:  # configs without a BPE read and write as before it existed
+            del values["bpe"]
         if derived:
             values = {
                 "format_version": FORMAT_VERSION,
