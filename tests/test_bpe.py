@@ -215,3 +215,13 @@ def test_inspect_reads_bpe_ids() -> None:
     broken = np.concatenate([[vocab.start_id, vocab.codebook_range(1)[0], token], ids[1:]])
     (problem,) = inspect_ids(broken, config).problems
     assert problem.position == 1
+
+
+def test_a_config_with_a_bpe_pickles() -> None:
+    import pickle
+
+    config = bpe_config("delayed", 3)
+    codes = skewed_codes(np.random.default_rng(2), 3, 15)
+    ids = config.id_format.codes_to_ids(codes)  # loads the library model
+    copy = pickle.loads(pickle.dumps(config))  # as worker processes receive it
+    assert np.array_equal(copy.id_format.codes_to_ids(codes), ids)
