@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "load_token_dataset": "audiotok.shards",
     "set_default_tokenizer": "audiotok.api",
     "split_mixed_output": "audiotok.mixed",
+    "train_bpe": "audiotok.bpe_training",
 }
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "load_token_dataset",
     "set_default_tokenizer",
     "split_mixed_output",
+    "train_bpe",
 ]
 
 
@@ -77,6 +79,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .api import decode_tokens, default_tokenizer, encode_to_tokens, set_default_tokenizer
+    from .bpe_training import train_bpe
     from .codecs.base import AudioCodec, StreamingNotSupportedError
     from .codecs.loading import CodecLoadError
     from .codecs.registry import load_codec

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .ids.bpe import BPE_NAME, AcousticBPE
 from .ids.codes import IdFormat
 from .ids.layouts import LAYOUTS, get_layout
 from .ids.scales import ScaleQuantizer
@@ -102,6 +103,8 @@ class TokenizerConfig:
         num_scale_tokens: scale tokens in the vocabulary (chunked codecs: 512 by default, else 0).
         scale_min_db: loudness of scale token 0, in dB.
         scale_step_db: loudness step between scale tokens, in dB (see ``audiotok/ids/scales.py``).
+        bpe: the acoustic BPE this config uses, or None: ``{"file", "sha256", "num_tokens", "max_frames"}`` of the
+            BPE file saved beside the config (``audiotok/ids/bpe.py``); set it with ``with_bpe``.
     """
 
     codec: str = DEFAULT_CODEC
@@ -123,6 +126,7 @@ class TokenizerConfig:
     num_scale_tokens: int = 0
     scale_min_db: float = -120.0
     scale_step_db: float = 0.25
+    bpe: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.output_sampling_rate is None:
@@ -130,6 +134,7 @@ class TokenizerConfig:
         self.frame_rate = float(self.frame_rate)
         self.codebook_counts = [int(k) for k in self.codebook_counts]
         self.bandwidths = [float(b) for b in self.bandwidths]
+        self._bpe_model: AcousticBPE | None = None
         self._validate()
 
     def _validate(self) -> None:
@@ -174,6 +179,10 @@ class TokenizerConfig:
             )
         if self.scale_step_db <= 0:
             raise ConfigError(f"scale_step_db must be > 0, got {self.scale_step_db}")
+        if self.bpe is not None:
+            keys = {"file", "sha256", "num_tokens", "max_frames"}
+            if not isinstance(self.bpe, dict) or set(self.bpe) != keys:
+                raise ConfigError(f"bpe must be null or an object with keys {sorted(keys)}, got {self.bpe!r}")
         strings = list(self.special_tokens.values())
         if len(set(strings)) != len(strings) or not all(isinstance(s, str) and s for s in strings):
             raise ConfigError(f"special token strings must be distinct non-empty strings, got {strings}")
@@ -188,7 +197,43 @@ class TokenizerConfig:
     def id_format(self) -> IdFormat:
         """Codes <-> ids in this config's vocabulary and layout (scale tokens included)."""
         quantizer = self.scale_quantizer if self.is_chunked else None
-        return IdFormat(self.vocab, get_layout(self.layout), self.frames_per_chunk, quantizer)
+        return IdFormat(self.vocab, get_layout(self.layout), self.frames_per_chunk, quantizer, self.bpe_model)
+
+    @property
+    def bpe_model(self) -> AcousticBPE | None:
+        """The loaded acoustic BPE (None without one).
+
+        Raises:
+            ConfigError: the config names a BPE file that was not loaded (built with ``from_dict`` alone).
+        """
+        if self.bpe is None:
+            return None
+        if self._bpe_model is None:
+            raise ConfigError(
+                f"the config uses the BPE file {self.bpe['file']!r}, which was not loaded: load the config with "
+                "from_pretrained(directory) so the file beside it is read, or attach it with with_bpe"
+            )
+        return self._bpe_model
+
+    @property
+    def num_bpe_tokens(self) -> int:
+        """Merged BPE tokens after the audio range (0 without a BPE)."""
+        return 0 if self.bpe is None else int(self.bpe["num_tokens"])
+
+    def with_bpe(self, bpe: AcousticBPE | None) -> TokenizerConfig:
+        """A copy that uses ``bpe`` (None: no BPE); raises ConfigError if it was trained for other codes or layout."""
+        if bpe is None:
+            return self.replace(bpe=None)
+        bpe.units.check_vocab(self.vocab, self.layout)
+        meta = {
+            "file": BPE_NAME,
+            "sha256": bpe.sha256,
+            "num_tokens": bpe.num_tokens,
+            "max_frames": bpe.units.max_frames,
+        }
+        config = type(self).from_dict({**self.to_dict(derived=False), "bpe": meta})
+        config._bpe_model = bpe
+        return config
 
     @property
     def is_chunked(self) -> bool:
@@ -201,7 +246,9 @@ class TokenizerConfig:
     @property
     def token_strings(self) -> list[str]:
         """The string of every id in the audio range, in id order (for adding them to an LLM tokenizer)."""
-        return self.vocab.token_strings([self.special_tokens[name] for name in SPECIAL_TOKEN_NAMES])
+        strings = self.vocab.token_strings([self.special_tokens[name] for name in SPECIAL_TOKEN_NAMES])
+        model = self.bpe_model
+        return strings + (model.token_strings() if model is not None else [])
 
     @property
     def special_token_ids(self) -> dict[str, int]:
@@ -209,13 +256,13 @@ class TokenizerConfig:
 
     @property
     def audio_vocab_size(self) -> int:
-        """Ids the audio range takes: codes plus special tokens."""
-        return self.vocab.size
+        """Ids the audio range takes: codes, special and scale tokens, and merged BPE tokens."""
+        return self.vocab.size + self.num_bpe_tokens
 
     @property
     def total_vocab_size(self) -> int:
-        """Smallest LLM vocabulary that holds the base vocabulary and the audio range."""
-        return self.vocab.end
+        """Smallest LLM vocabulary that holds the base vocabulary and the audio range (BPE tokens included)."""
+        return self.vocab.end + self.num_bpe_tokens
 
     @property
     def tokens_per_second(self) -> float:
@@ -274,7 +321,11 @@ class TokenizerConfig:
                 )
             changes["num_codebooks"] = codebooks
         values.update(changes)
-        return type(self).from_dict(values)
+        config = type(self).from_dict(values)
+        if config.bpe is not None and config.bpe == self.bpe and self._bpe_model is not None:
+            self._bpe_model.units.check_vocab(config.vocab, config.layout)
+            config._bpe_model = self._bpe_model
+        return config
 
     def check_codec(self, spec: CodecSpec) -> None:
         """Raises ConfigError when this config does not describe the codec ``spec`` describes."""
@@ -291,6 +342,8 @@ class TokenizerConfig:
     def to_dict(self, derived: bool = True) -> dict[str, Any]:
         """Plain-JSON view; with ``derived``, also the ids and sizes it implies (checked again on load)."""
         values = asdict(self)
+        if values["bpe"] is None:  # configs without a BPE read and write as before it existed
+            del values["bpe"]
         if derived:
             values = {
                 "format_version": FORMAT_VERSION,
@@ -350,14 +403,33 @@ class TokenizerConfig:
         """Writes ``audiotok_config.json`` into ``directory``; returns its path."""
         path = Path(directory) / CONFIG_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
+        model = self.bpe_model
+        if model is not None:
+            model.save(path.parent / BPE_NAME)
         path.write_text(self.to_json())
         return path
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike[str]) -> TokenizerConfig:
-        """Reads a config from a JSON file or a directory holding ``audiotok_config.json``."""
+        """Reads a config from a JSON file or a directory holding ``audiotok_config.json`` (and its BPE file, if any).
+
+        Raises:
+            ConfigError: the BPE file the config names is missing or not the one it was saved with (hash).
+        """
         path = Path(path)
-        return cls.from_json_file(path / CONFIG_NAME if path.is_dir() else path)
+        file = path / CONFIG_NAME if path.is_dir() else path
+        config = cls.from_json_file(file)
+        if config.bpe is not None:
+            bpe_path = file.parent / config.bpe["file"]
+            model = AcousticBPE.load(bpe_path)
+            if model.sha256 != config.bpe["sha256"]:
+                raise ConfigError(
+                    f"{bpe_path} is not the BPE file {file.name} was saved with (sha256 {model.sha256[:12]}... vs "
+                    f"{str(config.bpe['sha256'])[:12]}...); copy the matching file or train the BPE again"
+                )
+            model.units.check_vocab(config.vocab, config.layout)
+            config._bpe_model = model
+        return config
 
 
 def _upgrade_v1(values: dict[str, Any]) -> dict[str, Any]:

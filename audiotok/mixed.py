@@ -90,7 +90,7 @@ def _as_1d(ids: Any, name: str) -> np.ndarray:
 
 def _check_parts(text: np.ndarray, audio: np.ndarray, config: TokenizerConfig) -> None:
     vocab = config.vocab
-    in_audio = (text >= vocab.offset) & (text < vocab.end)
+    in_audio = (text >= vocab.offset) & (text < config.total_vocab_size)  # BPE tokens included
     if in_audio.any():
         i = int(np.flatnonzero(in_audio)[0])
         raise ConfigError(f"text_ids[{i}] is {vocab.describe(int(text[i]))}, an audio id; pass text ids only")
@@ -116,7 +116,7 @@ def split_mixed_output(ids: Any, config: TokenizerConfig, errors: Errors = "stri
     if array.size == 0:
         return []
     if not ((array == vocab.start_id) | (array == vocab.end_id)).any():
-        is_audio = bool(((array >= vocab.offset) & (array < vocab.end)).all())
+        is_audio = bool(((array >= vocab.offset) & (array < config.total_vocab_size)).all())
         return [Segment("audio" if is_audio else "text", array, 0)]
     return split_segments(array, vocab, errors)
 

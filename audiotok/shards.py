@@ -91,6 +91,7 @@ def load_token_dataset(
     text_tokenizer: Any = None,
     order: str = "text_first",
     add_special_tokens: bool = True,
+    bpe: str | os.PathLike[str] | None = None,
 ) -> datasets.Dataset:
     """Shards -> a ``datasets.Dataset`` with ``input_ids`` built at load time from the stored codes.
 
@@ -105,6 +106,8 @@ def load_token_dataset(
             places the audio there, or the tokenizer was extended with this config's audio tokens.
         order: ``"text_first"`` (TTS-style: transcript, then audio) or ``"audio_first"`` (ASR-style).
         add_special_tokens: frame each audio span with <|audio_start|>/<|audio_end|>.
+        bpe: a tokenizer directory (or config file) whose acoustic BPE to apply (``audiotok bpe train``); shards
+            written with a BPE tokenizer use theirs without it.
 
     Returns:
         The clips with ``key``, ``input_ids`` (int32), the input columns kept by the job and, with a text
@@ -125,7 +128,11 @@ def load_token_dataset(
                 "the shards hold)"
             )
         changes["num_codebooks"] = num_codebooks
+    if bpe is not None:
+        changes["bpe"] = None
     config = config.replace(**changes) if changes else config
+    if bpe is not None:
+        config = config.with_bpe(TokenizerConfig.from_pretrained(bpe).bpe_model)
     if text_column is not None and text_tokenizer is None:
         raise ConfigError("text_column needs a text_tokenizer (a Hugging Face tokenizer) to turn the text into ids")
     if text_tokenizer is not None:
@@ -161,7 +168,7 @@ def _check_text_below_audio(text_tokenizer: Any, config: TokenizerConfig) -> Non
     if size <= config.vocab_offset:
         return
     strings = config.token_strings  # a tokenizer extended for this config gives its audio strings the audio ids
-    if text_tokenizer.convert_tokens_to_ids(strings) == list(range(config.vocab_offset, config.vocab.end)):
+    if text_tokenizer.convert_tokens_to_ids(strings) == list(range(config.vocab_offset, config.total_vocab_size)):
         return
     raise ConfigError(
         f"the text tokenizer has {size} ids (0..{size - 1}) but the audio ids start at vocab_offset="

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .errors import TokenizationError
+from .ids.bpe import BpeStreamEncoder
 from .ids.codes import AudioCodes
 from .ids.layouts import LAYOUTS
 from .ids.scales import scale_positions
@@ -87,7 +88,8 @@ def encode_stream(
 
     Yields one int64 array per block (the ids that block made final, maybe empty) and one more at the
     end (the rest: the last frame, the delayed layout's tail, ``<|audio_end|>``). Blocks are ``[C, n]``
-    (``[n]`` for mono) at the codec's sampling rate: streaming does not resample.
+    (``[n]`` for mono) at the codec's sampling rate: streaming does not resample. With a BPE, ids of a
+    word not yet complete (``max_frames`` frames) wait for the next block.
 
     Raises:
         ValueError: the layout cannot stream (``flattened``): raised here, before any block is read.
@@ -95,6 +97,8 @@ def encode_stream(
     """
     writer = _IdWriter(tokenizer)
     encoder = tokenizer.codec.streaming_encoder(tokenizer.config.num_codebooks)
+    bpe = tokenizer.config.bpe_model
+    merger = BpeStreamEncoder(bpe, tokenizer.vocab) if bpe is not None else None
 
     def generate() -> Iterator[np.ndarray]:
         start = [tokenizer.vocab.start_id] if add_special_tokens else []
@@ -102,9 +106,10 @@ def encode_stream(
             ids = writer.write(encoder.push(block))
             if start:
                 ids, start = np.concatenate([start, ids]).astype(np.int64), []
-            yield ids
+            yield merger.push(ids) if merger is not None else ids
         end = [tokenizer.vocab.end_id] if add_special_tokens else []
-        yield np.concatenate([start, writer.write(encoder.flush()), writer.close(), end]).astype(np.int64)
+        rest = np.concatenate([start, writer.write(encoder.flush()), writer.close(), end]).astype(np.int64)
+        yield np.concatenate([merger.push(rest), merger.flush()]) if merger is not None else rest
 
     return generate()
 
@@ -203,7 +208,8 @@ def decode_stream(tokenizer: AudioTokenizer, id_chunks: Iterable[np.ndarray | Se
     Joined, the yielded audio equals ``tokenizer.decode`` of the whole span up to float rounding. One
     array per piece (the samples it made final, maybe none) and one more at the end. A leading
     ``<|audio_start|>`` and a closing ``<|audio_end|>`` are accepted; ids are validated as
-    ``decode(errors="strict")`` does (``TokenizationError`` with the position in the stream).
+    ``decode(errors="strict")`` does (``TokenizationError`` with the position in the stream). With a BPE,
+    each merged token is expanded as it arrives, and error positions count the expanded (layout) ids.
 
     Raises:
         ValueError: the layout cannot stream (``flattened``), or the codec is chunked: raised here.
@@ -211,9 +217,12 @@ def decode_stream(tokenizer: AudioTokenizer, id_chunks: Iterable[np.ndarray | Se
     """
     reader = _IdReader(tokenizer)
     decoder = tokenizer.codec.streaming_decoder()
+    bpe = tokenizer.config.bpe_model
 
     def generate() -> Iterator[np.ndarray]:
         for ids in id_chunks:
+            if bpe is not None:  # each BPE id expands on its own, so a piece expands without context
+                ids = bpe.decode(ids, tokenizer.vocab)[0]
             yield decoder.push(reader.read(np.asarray(ids))).numpy()
         last = decoder.push(reader.close())
         yield torch.cat([last, decoder.flush()], dim=-1).numpy()

@@ -148,7 +148,7 @@ second of audio.""",
 ids_by_layout, codes_by_layout = {}, {}
 print(f"{'layout':<16}{'ids':>7}{'ids/s':>9}{'nominal':>9}  first ids")
 for name in LAYOUTS:
-    t = AudioTokenizer(tok.config.replace(layout=name), tok.codec)
+    t = AudioTokenizer(tok.config.replace(layout=name, bpe=None), tok.codec)
     ids = t.encode(clip_path)
     ids_by_layout[name] = ids
     codes_by_layout[name] = t.ids_to_codes(ids)[0].codes
@@ -162,6 +162,29 @@ vocab = tok.vocab
 print("\\nthe interleaved ids begin:")
 for token_id in ids_by_layout["interleaved"][: 1 + 2 * vocab.num_codebooks].tolist():
     print(f"  {vocab.describe(token_id)}")""",
+    ),
+    (
+        "markdown",
+        "",
+        """\
+## Acoustic BPE
+
+A tokenizer directory written by `audiotok bpe train SHARDS --vocab-size N --out DIR` (set
+`$AUDIOTOK_MODEL=DIR`) carries an acoustic BPE: merged tokens of frequent code pairs, after the audio range.
+The ids get shorter and decode to exactly the same codes.""",
+    ),
+    (
+        "code",
+        "bpe",
+        """\
+if tok.config.bpe is not None:
+    bpe_ids = tok.encode(original, SR)
+    plain_ids = AudioTokenizer(tok.config.replace(bpe=None), tok.codec).encode(original, SR)
+    same_codes = np.array_equal(tok.ids_to_codes(bpe_ids)[0].codes, tok.ids_to_codes(plain_ids)[0].codes)
+    print(f"{tok.config.layout}: {len(plain_ids)} ids without the BPE, {len(bpe_ids)} with it "
+          f"({len(plain_ids) / len(bpe_ids):.2f}x shorter); same codes: {same_codes}")
+else:
+    print("this tokenizer has no BPE (train one with `audiotok bpe train`)")""",
     ),
     (
         "markdown",
@@ -192,8 +215,8 @@ def snr_db(wave):
     return 10 * np.log10(float((original**2).sum()) / max(float((error**2).sum()), 1e-12))
 
 
-full = AudioTokenizer(tok.config.replace(layout="interleaved"), tok.codec)
-coarse_tok = AudioTokenizer(tok.config.replace(layout="first_codebook"), tok.codec)
+full = AudioTokenizer(tok.config.replace(layout="interleaved", bpe=None), tok.codec)
+coarse_tok = AudioTokenizer(tok.config.replace(layout="first_codebook", bpe=None), tok.codec)
 reconstruction = full.decode(ids_by_layout["interleaved"])[..., :n]
 coarse = coarse_tok.decode(ids_by_layout["first_codebook"])[..., :n]
 listen("original", original, rate=SR)
@@ -210,7 +233,7 @@ counts = tok.config.codebook_counts
 chosen = sorted({counts[0], counts[len(counts) // 2], counts[-1]})  # the fewest, a middle one, the most
 by_count = {}  # codebook count -> (label, audio)
 for count in chosen:
-    t = AudioTokenizer(tok.config.replace(num_codebooks=count, layout="interleaved"), tok.codec)
+    t = AudioTokenizer(tok.config.replace(num_codebooks=count, layout="interleaved", bpe=None), tok.codec)
     wave = t.decode(t.encode(clip_path))[..., :n]
     by_count[count] = (describe(t.config), wave)
     listen(f"{describe(t.config)}: {t.config.tokens_per_second:g} ids/s, SNR {snr_db(wave):.1f} dB", wave)""",

@@ -14,7 +14,7 @@ from transformers.utils import logging as transformers_logging
 
 from .. import __version__
 from ..errors import AudiotokError
-from . import decode, encode, eval, info, inspect, vocab
+from . import bpe, decode, encode, eval, info, inspect, stats, vocab
 from .common import EXIT_ERROR, report_error
 from .preprocess import add_arguments as add_preprocess_arguments
 from .preprocess import run_from_args as run_preprocess
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     vocab.add_command(commands)
     inspect.add_command(commands)
     eval.add_command(commands)
+    bpe.add_command(commands)
+    stats.add_command(commands)
     return parser
 
 

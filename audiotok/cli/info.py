@@ -42,7 +42,9 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"  codebook {k:2d}: {ids.start}..{ids.stop - 1}")
     for name, token_id in vocab.special_ids.items():
         print(f"  {config.special_tokens[name]}: {token_id}")
-    print(f"  audio vocab size {vocab.size}; LLM vocabulary needs >= {vocab.end} ids")
+    if config.num_bpe_tokens:
+        print(f"  BPE merged tokens: {vocab.end}..{config.total_vocab_size - 1}")
+    print(f"  audio vocab size {config.audio_vocab_size}; LLM vocabulary needs >= {config.total_vocab_size} ids")
     print("\nids per second of audio, for each codebook count the codec supports:")
     print("  codebooks      kbps  " + "  ".join(f"{name:>14}" for name in LAYOUTS))
     for index, k in enumerate(config.codebook_counts):

@@ -5,6 +5,7 @@ Everything that turns ids into codes or back builds on ``IdFormat``.
 """
 
 from .arrays import as_ids, is_tensor
+from .bpe import AcousticBPE, BpeUnits
 from .codes import AudioCodes, IdFormat
 from .detokenize import Errors, Segment, span_to_codes, split_segments
 from .grammar import Allowed, SpanGrammar, SpanState
@@ -13,6 +14,8 @@ from .scales import ScaleQuantizer
 from .vocab import SPECIAL_TOKEN_NAMES, AudioVocab
 
 __all__ = [
+    "AcousticBPE",
+    "BpeUnits",
     "LAYOUTS",
     "SPECIAL_TOKEN_NAMES",
     "Allowed",

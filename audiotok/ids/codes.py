@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import AudiotokError, TokenizationError
-from .arrays import is_tensor
+from .arrays import as_ids, is_tensor
+from .bpe import AcousticBPE
 from .detokenize import Errors, span_to_codes, split_segments
 from .layouts import Layout
 from .scales import (
@@ -53,12 +54,14 @@ class IdFormat:
         layout: the order of the codes.
         frames_per_chunk: frames of a whole chunk for chunked codecs, 0 for unchunked ones.
         scale_quantizer: the scale-token grid (chunked codecs only).
+        bpe: an acoustic BPE: ids are its ids (layout ids with merges), expanded again before decoding.
     """
 
     vocab: AudioVocab
     layout: Layout
     frames_per_chunk: int = 0
     scale_quantizer: ScaleQuantizer | None = None
+    bpe: AcousticBPE | None = None
 
     @property
     def is_chunked(self) -> bool:
@@ -83,14 +86,30 @@ class IdFormat:
             ids = insert_scale_tokens(ids, self.layout, self.vocab, scale_index, np.asarray(chunk_frames))
         if add_special_tokens:
             ids = np.concatenate([[self.vocab.start_id], ids, [self.vocab.end_id]])
+        if self.bpe is not None:
+            ids = self.bpe.encode(ids, self.vocab)
         return ids.astype(np.int64)
 
     def span_codes(self, span: np.ndarray, start: int = 0, errors: Errors = "strict") -> AudioCodes:
         """One audio span's ids (markers excluded) -> its codes (numpy).
 
         Chunked codecs' scale tokens are separated first and checked for place; errors report positions
-        in the whole input (``start`` is the span's first position).
+        in the whole input (``start`` is the span's first position). With a BPE, merged tokens are expanded
+        first and errors point at the BPE id.
         """
+        if self.bpe is not None:
+            original = as_ids(span)
+            expanded, origin = self.bpe.decode(original, self.vocab)
+            if expanded.size != original.size:
+                try:
+                    return self._layout_span_codes(expanded, 0, errors)
+                except TokenizationError as error:
+                    located = self.bpe.locate(error, original, origin, self.vocab)
+                    where = None if located.position is None else start + located.position
+                    raise TokenizationError(located.detail, where) from None
+        return self._layout_span_codes(span, start, errors)
+
+    def _layout_span_codes(self, span: np.ndarray, start: int, errors: Errors) -> AudioCodes:
         if not self.is_chunked:
             return AudioCodes(span_to_codes(span, self.vocab, self.layout, errors=errors, position=start))
         assert self.scale_quantizer is not None  # every chunked IdFormat has one (TokenizerConfig builds it)
@@ -113,6 +132,17 @@ class IdFormat:
         return AudioCodes(codes, scales, chunk_frames)
 
     def ids_to_codes(self, ids: Any, errors: Errors = "strict") -> list[AudioCodes]:
-        """Every audio span of ``ids`` (bare, or framed among text ids) -> its codes, in order."""
-        spans = split_segments(ids, self.vocab, errors=errors)
-        return [self.span_codes(seg.ids, seg.start, errors) for seg in spans if seg.kind == "audio"]
+        """Every audio span of ``ids`` (bare, or framed among text ids) -> its codes, in order.
+
+        With a BPE, merged tokens are expanded first; strict errors report the position of the BPE id.
+        """
+        if self.bpe is None:
+            spans = split_segments(ids, self.vocab, errors=errors)
+            return [self.span_codes(seg.ids, seg.start, errors) for seg in spans if seg.kind == "audio"]
+        original = as_ids(ids)
+        expanded, origin = self.bpe.decode(original, self.vocab)
+        try:
+            spans = split_segments(expanded, self.vocab, errors=errors)
+            return [self.span_codes(seg.ids, seg.start, errors) for seg in spans if seg.kind == "audio"]
+        except TokenizationError as error:
+            raise self.bpe.locate(error, original, origin, self.vocab) from None
