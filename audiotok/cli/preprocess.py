@@ -33,7 +33,10 @@ def job_doc() -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The job's options, shared by ``audiotok preprocess`` and ``scripts/preprocess_dataset.py``."""
     parser.add_argument(
-        "source", help="folder of audio, .jsonl manifest, save_to_disk dir, audiofolder:DIR, or hub name"
+        "source",
+        nargs="+",
+        help="folder of audio, .jsonl manifest, save_to_disk dir, audiofolder:DIR, hub name, or WebDataset tar "
+        "shards (paths or brace patterns: 'data/shard-{000000..000099}.tar'; read as a stream)",
     )
     parser.add_argument("--out", required=True, help="output folder (shards, config, manifests)")
     parser.add_argument(
@@ -41,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--config-name", help="hub dataset configuration")
     parser.add_argument("--split", default="train")
+    parser.add_argument("--revision", help="hub dataset revision (a commit hash pins its content)")
+    parser.add_argument(
+        "--streaming",
+        action="store_true",
+        help="read a hub dataset (or a local data folder) with datasets' streaming=True, never listed in memory",
+    )
     parser.add_argument("--audio-column", default="audio")
     parser.add_argument("--codebooks", dest="num_codebooks", type=int, help="codebooks per frame (the codec's counts)")
     parser.add_argument("--bandwidth", type=float, help="EnCodec's name for a codebook count, in kbps")
@@ -81,6 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace) -> Options:
     names = Options.__dataclass_fields__
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    if isinstance(values.get("source"), list) and len(values["source"]) == 1:
+        values["source"] = values["source"][0]
     if values.get("device") is None and values.get("engine") != "ray" and torch.cuda.is_available():
         values["device"] = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
     return Options(**values)
@@ -167,6 +178,19 @@ class _ProgressPrinter:
 
     def _start(self, state: Progress) -> None:
         name = state.name or f"rank {state.rank}"
+        if state.streamed:
+            before = (
+                f"; {state.shards_before} shards ({state.rows_before} rows) written before"
+                if state.shards_before
+                else ""
+            )
+            self._print(f"{name}: {state.plan}{before}")
+            self.last = time.monotonic()
+            if self.stream.isatty():
+                from tqdm import tqdm
+
+                self.bar = tqdm(unit="clip", desc=name, file=self.stream)
+            return
         if state.shards and state.shards_before == state.shards:
             self._print(f"{name}: already complete: all {state.shards} shards ({state.rows} rows) were written before")
             return
@@ -189,8 +213,9 @@ class _ProgressPrinter:
         done = state.rows_before + state.rows_done
         hours = state.audio_seconds / 3600
         name = state.name or f"rank {state.rank}"
+        where = f"{done} rows" if state.streamed else f"{done}/{state.rows} rows ({done / max(state.rows, 1):.0%})"
         self._print(
-            f"{name}: {done}/{state.rows} rows ({done / max(state.rows, 1):.0%}); this run: "
+            f"{name}: {where}; this run: "
             f"{state.encoded} encoded, {hours:.3f} h of audio at {hours / max(state.seconds, 1e-9):.4f} h/s, "
             f"{state.failed} failed, {state.skipped} skipped, waited for data {state.wait_share():.0%} of the time"
         )

@@ -12,6 +12,8 @@ with every clip exactly once.
 The run file records the settings that change the output and what identifies the input (row count, a
 hash of the keys); a resumed run with other settings or a changed source is refused, since its blocks
 would no longer be the same rows. ``manifest.json`` is built from the shards at the end of every run.
+Corpus-scale sources (tar shards, ``--streaming``) are read as a stream on the local engine (``streamed``):
+block b is samples ``[b * shard_size, (b + 1) * shard_size)`` of the stream's fixed order.
 The job reports through a ``progress`` callback and prints nothing.
 """
 

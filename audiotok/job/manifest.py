@@ -8,7 +8,7 @@ from typing import Any
 
 from ..config import CONFIG_NAME
 from ..errors import AudiotokError
-from .blocks import block_count, shard_name, todo_blocks
+from .blocks import block_count, finished_blocks, shard_name, todo_blocks
 from .options import RUN_FILE
 from .output import Output
 from .unit import SUMMARY_COLUMNS
@@ -54,6 +54,13 @@ def merge_manifests(out: str | os.PathLike[str]) -> dict[str, Any]:
     if text is None:
         raise AudiotokError(f"{out}: no {RUN_FILE}: run the job first")
     run = json.loads(text)
+    if "source_stream" in run:  # a stream's length is not recorded: its blocks are the shards present, 0..n-1
+        present = finished_blocks(output)
+        blocks = max(present) + 1 if present else 0
+        missing = todo_blocks(output, blocks)
+        if missing or not blocks:
+            raise AudiotokError(f"{out}: {len(missing)} of {blocks} shards missing: the job is unfinished; rerun it")
+        return write_manifest(output, blocks, None)
     if "source_rows" not in run:
         raise AudiotokError(f"{out}: {RUN_FILE} does not record the source's rows; rerun the job to finish it")
     blocks = block_count(run["source_rows"], run["shard_size"])

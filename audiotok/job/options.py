@@ -28,11 +28,13 @@ _HOW_NOT_WHAT = {"out", "batch_seconds", "num_workers", "encoders", "threads", "
 class Options:
     """Everything that determines a job's output (and, outside the fingerprint, how it runs)."""
 
-    source: str
+    source: str | list[str]
     out: str
     model: str = DEFAULT_CODEC
     config_name: str | None = None
     split: str = "train"
+    revision: str | None = None
+    streaming: bool = False
     audio_column: str = "audio"
     num_codebooks: int | None = None
     bandwidth: float | None = None
@@ -69,6 +71,8 @@ class Options:
 
 def open_rows(options: Options) -> datasets.Dataset:
     """The job's input rows (undecoded), with ``--limit`` applied and ``--keep-columns`` checked."""
+    if not isinstance(options.source, str):
+        raise AudiotokError("several sources are read only as a stream of tar shards (.tar, .tar.gz, .tgz)")
     rows = open_source(
         options.source, config_name=options.config_name, split=options.split, audio_column=options.audio_column
     )
@@ -108,6 +112,12 @@ def check_run_file(output: Output, options: Options, source: dict[str, Any], wri
         raise AudiotokError(
             f"{output} holds a job run with other settings ({', '.join(settings)} differ); rerun with the same "
             "arguments to resume, or choose a new --out"
+        )
+    if changed and "source_stream" in source:
+        raise AudiotokError(
+            f"the source changed since the job in {output} started (other files, sizes or dataset than {RUN_FILE} "
+            "records): the shards written would no longer match its samples; restore the source as it was to "
+            "resume, or start over with a new --out"
         )
     if changed:
         before, now = recorded.get("source_rows"), source["source_rows"]

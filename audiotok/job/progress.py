@@ -33,6 +33,7 @@ class Progress:
     seconds: float = 0.0
     waiting: float = 0.0
     name: str = ""
+    streamed: bool = False  # a stream's length is unknown until its end: ``shards`` and ``rows`` are set then
 
     def add(self, result: BlockResult, elapsed: float) -> None:
         self.shards_done += 1

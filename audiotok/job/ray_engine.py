@@ -84,6 +84,7 @@ def run_ray(options: Options, report: ProgressCallback) -> dict[str, Any]:
 def _anywhere(spec: JobSpec) -> JobSpec:
     """The spec with local paths made absolute: Ray workers do not run in the driver's working directory."""
     options = spec.options
+    assert isinstance(options.source, str)  # streamed sources (tar lists) never reach the Ray engine
     tag = "audiofolder:" if options.source.startswith("audiofolder:") else ""
     folder = options.source[len(tag) :]
     source = tag + os.path.abspath(folder) if os.path.exists(folder) else options.source

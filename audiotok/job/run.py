@@ -14,6 +14,7 @@ import datasets
 
 from ..config import CONFIG_NAME
 from ..errors import AudiotokError
+from ..stream_sources import is_stream_source
 from ..tokenizer import AudioTokenizer
 from .blocks import adopt_legacy_shards, block_count, block_rows, todo_blocks
 from .options import ENGINES, RUN_FILE, Options, check_run_file, open_rows, source_identity
@@ -94,11 +95,13 @@ def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallba
     the end; the job itself prints nothing. Under torchrun (``WORLD_SIZE`` > 1) each rank runs this.
     """
     report = progress or (lambda state: None)
+    rank = rank or RankInfo.from_env()
+    if is_stream_source(options.source, options.streaming):
+        return _run_stream(options, rank, report)
     if options.engine == "ray":
         from .ray_engine import run_ray
 
         return run_ray(options, report)
-    rank = rank or RankInfo.from_env()
     if rank.world_size > 1:
         from .torchrun import run_rank
 
@@ -106,3 +109,18 @@ def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallba
     from .local import run_local
 
     return run_local(options, report)
+
+
+def _run_stream(options: Options, rank: RankInfo, report: ProgressCallback) -> dict[str, Any]:
+    """A streamed source (tar shards, ``--streaming``): the local engine only, for now."""
+    if options.engine not in ENGINES:
+        raise AudiotokError(f"unknown engine {options.engine!r}; choose one of {', '.join(ENGINES)}")
+    if options.engine != "local" or rank.world_size > 1:
+        how = "--engine ray" if options.engine != "local" else f"torchrun ({rank.world_size} ranks)"
+        raise AudiotokError(
+            f"{how} does not take a streamed source (tar shards, --streaming) yet: run it with the local "
+            "engine (one process, with its decoding and encoding processes)"
+        )
+    from .streamed import run_stream
+
+    return run_stream(options, report)
