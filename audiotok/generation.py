@@ -4,7 +4,8 @@ Inside an audio span (after ``<|audio_start|>``, until ``<|audio_end|>``) every 
 would reject at the next position gets the score -inf: the wrong codebook, a pad where a code belongs,
 a misplaced scale token, ``<|audio_end|>`` mid-frame (``audiotok/ids/grammar.py`` has the rules).
 Text positions are left alone. The rules are the pure ``SpanGrammar``; this module keeps one state per
-sequence and applies one precomputed boolean mask per distinct set of allowed ids.
+sequence and applies one precomputed boolean mask per distinct set of allowed ids. With an acoustic BPE a
+merged token is allowed where the grammar accepts its whole expansion (``audiotok/ids/bpe_grammar.py``).
 
 State is keyed by the sequence itself (a 128-bit hash of its ids): each call looks up the state of
 ``input_ids[row, :-1]`` (an earlier call stored it under that prefix) and advances it by the newest id.
@@ -23,11 +24,13 @@ import torch
 from transformers import LogitsProcessor
 
 from .errors import TokenizationError
+from .ids.bpe_grammar import BpeGrammar
 from .ids.codes import IdFormat
 from .ids.grammar import Allowed, SpanGrammar, SpanState
 
 _TEXT = None  # the state of a sequence outside any audio span
 _MAX_STATES = 1 << 16  # sequences remembered (by a 128-bit hash of their ids), the least recently used dropped
+_NO_MERGES: frozenset[int] = frozenset()
 
 
 def _id_format(source: Any) -> IdFormat:
@@ -49,6 +52,10 @@ class AudioLogitsProcessor(LogitsProcessor):
     so far, prompt included), ``scores`` ``[B, V]`` or ``[V]`` (torch tensor or numpy array, V at least the
     audio range's end). Scores are returned with -inf where an id is not allowed; text rows are unchanged.
 
+    With an acoustic BPE (``TokenizerConfig.with_bpe``) the ids are BPE ids: inside a span, base units and the
+    merged tokens whose expansion strict decoding accepts there are allowed, other merged tokens are masked;
+    ``scores`` then need the merged tokens' ids too (``total_vocab_size``).
+
     Args:
         tokenizer_or_config: the ``AudioTokenizer``, ``TokenizerConfig`` (placed by ``extend_tokenizer``) or
             ``IdFormat`` the model's audio ids follow.
@@ -63,13 +70,17 @@ class AudioLogitsProcessor(LogitsProcessor):
         self.id_format = _id_format(tokenizer_or_config)
         self.grammar = SpanGrammar(self.id_format, min_frames, max_frames)
         self.vocab = self.id_format.vocab
+        bpe = self.id_format.bpe
+        self.bpe_grammar = None if bpe is None else BpeGrammar(self.grammar, bpe)
+        self._end = self.vocab.end + (0 if bpe is None else bpe.num_tokens)  # ids the scores must hold
         self._states: dict[bytes, SpanState | None] = {}  # blake2b of a sequence's ids -> its state
-        self._keys: dict[Allowed, int] = {}  # allowed set -> row of the mask bank
+        self._keys: dict[tuple[Allowed, frozenset[int]], int] = {}  # (allowed set, BPE groups) -> mask bank row
         self._banks: dict[tuple[str, int], torch.Tensor] = {}  # (device, V) -> [masks, V] bool, True = forbidden
         self._numpy_banks: dict[int, np.ndarray] = {}
 
     def span_length(self, frames: int) -> int:
-        """Most ids an audio span of ``frames`` frames takes, both markers and any scale tokens included."""
+        """Most ids an audio span of ``frames`` frames takes, both markers and any scale tokens included
+        (with a BPE, when no merged token is used)."""
         chunks = -(-frames // self.id_format.frames_per_chunk) + 1 if self.id_format.is_chunked else 0
         return self.id_format.layout.num_ids(self.vocab.num_codebooks, frames) + chunks + 2
 
@@ -78,6 +89,11 @@ class AudioLogitsProcessor(LogitsProcessor):
     def _step(self, state: SpanState | None, token_id: int) -> SpanState | None:
         if state is _TEXT:
             return self.grammar.start() if token_id == self.vocab.start_id else _TEXT
+        return self._advance(state, token_id)
+
+    def _advance(self, state: SpanState, token_id: int) -> SpanState | None:
+        if self.bpe_grammar is not None:
+            return self.bpe_grammar.advance(state, token_id)
         return self.grammar.advance(state, token_id)
 
     def _read(self, row: np.ndarray) -> SpanState | None:
@@ -89,7 +105,7 @@ class AudioLogitsProcessor(LogitsProcessor):
         opened = int(markers[-1])
         for offset, token_id in enumerate(row[opened + 1 :].tolist()):
             try:
-                state = self.grammar.advance(state, token_id)  # type: ignore[arg-type]
+                state = self._advance(state, token_id)  # type: ignore[arg-type]
             except TokenizationError as error:
                 raise TokenizationError(
                     f"the open audio span of the input (from position {opened}) cannot be continued: {error.detail}",
@@ -118,7 +134,7 @@ class AudioLogitsProcessor(LogitsProcessor):
 
     # -- masks --------------------------------------------------------------------------------------
 
-    def _key(self, allowed: Allowed) -> int:
+    def _key(self, allowed: tuple[Allowed, frozenset[int]]) -> int:
         key = self._keys.get(allowed)
         if key is None:
             key = self._keys[allowed] = len(self._keys) + 1  # row 0 of every bank forbids nothing (text)
@@ -127,13 +143,13 @@ class AudioLogitsProcessor(LogitsProcessor):
     def _forbidden(self, size: int, first: int = 0) -> np.ndarray:
         """Bool ``[masks - first, size]``: rows ``first..`` of the mask bank (True = not allowed)."""
         vocab = self.vocab
-        if size < vocab.end:
+        if size < self._end:
             raise ValueError(
-                f"scores have {size} ids but the audio range ends at {vocab.end}: extend the model "
+                f"scores have {size} ids but the audio range ends at {self._end}: extend the model "
                 "(audiotok.extend_model) for this config"
             )
         bank = np.zeros((len(self._keys) + 1 - first, size), dtype=bool)
-        for allowed, key in self._keys.items():
+        for (allowed, groups), key in self._keys.items():
             if key < first:
                 continue
             row = bank[key - first]
@@ -147,6 +163,10 @@ class AudioLogitsProcessor(LogitsProcessor):
                 row[vocab.scale_base : vocab.end] = False
             if allowed.end:
                 row[vocab.end_id] = False
+            if groups:
+                assert self.bpe_grammar is not None
+                tokens = np.concatenate([self.bpe_grammar.group_tokens[g] for g in groups])
+                row[vocab.end + tokens] = False
         return bank
 
     def _bank(self, device: torch.device, size: int) -> torch.Tensor:
@@ -168,7 +188,10 @@ class AudioLogitsProcessor(LogitsProcessor):
         return bank
 
     def _row(self, state: SpanState | None) -> int:
-        return 0 if state is _TEXT else self._key(self.grammar.allowed(state))
+        if state is _TEXT:
+            return 0
+        groups = _NO_MERGES if self.bpe_grammar is None else self.bpe_grammar.accepted(state)
+        return self._key((self.grammar.allowed(state), groups))
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         """``scores`` with -inf at every id not allowed next (a new tensor or array; text rows unchanged)."""
