@@ -1,4 +1,5 @@
-"""The job's options, its fingerprint, and the run file that makes a resumed run repeat the same job.
+"""The job's options, its fingerprint, the run file that makes a resumed run repeat the same job, and the
+tokenizer config (with its BPE file) saved beside the shards.
 
 The fingerprint holds what changes the shards' content (the codec, the codebooks, filters, the block
 size, the source's rows), never how the job runs: the engine, the number of workers, encoders, ranks or
@@ -14,8 +15,9 @@ from typing import Any
 
 import datasets
 
-from ..config import DEFAULT_CODEC
+from ..config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
 from ..errors import AudiotokError
+from ..ids.bpe import BPE_NAME
 from ..sources import open_source
 from .output import Output
 
@@ -134,3 +136,13 @@ def _absent(name: str) -> Any:
     """A setting that run files written before it existed do not hold, read as its default."""
     found = Options.__dataclass_fields__.get(name)
     return None if found is None or found.default is MISSING else found.default
+
+
+def save_config(output: Output, config: TokenizerConfig) -> None:
+    """Writes the tokenizer config beside the shards (and its BPE file, so the output loads as a tokenizer's ids)."""
+    files = {CONFIG_NAME: config.to_json()}
+    if config.bpe_model is not None:
+        files[BPE_NAME] = config.bpe_model.to_json()
+    for name, text in files.items():
+        if output.read_text(name) != text:
+            output.write_text(name, text)

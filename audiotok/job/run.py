@@ -12,12 +12,11 @@ from typing import Any
 
 import datasets
 
-from ..config import CONFIG_NAME
 from ..errors import AudiotokError
 from ..stream_sources import is_stream_source
 from ..tokenizer import AudioTokenizer
 from .blocks import adopt_legacy_shards, block_count, block_rows, todo_blocks
-from .options import ENGINES, RUN_FILE, Options, check_run_file, open_rows, source_identity
+from .options import ENGINES, RUN_FILE, Options, check_run_file, open_rows, save_config, source_identity
 from .output import Output
 from .progress import Progress, ProgressCallback
 from .unit import JobSpec
@@ -75,9 +74,7 @@ def prepare(options: Options, device: str | None, write: bool = True) -> Prepare
     check_run_file(output, options, source_identity(rows), write=write)
     if write:
         adopt_legacy_shards(output, RUN_FILE)
-        config = tokenizer.config.to_json()
-        if output.read_text(CONFIG_NAME) != config:
-            output.write_text(CONFIG_NAME, config)
+        save_config(output, tokenizer.config)
     codec = tokenizer.codec
     spec = JobSpec(options, len(rows), block_count(len(rows), options.shard_size), codec.sampling_rate, codec.channels)
     return Prepared(output, tokenizer, rows, spec)

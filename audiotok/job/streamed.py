@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from ..config import CONFIG_NAME
 from ..errors import AudiotokError
 from ..plan import plan_for
 from ..sources import DecodedRow, decode_row
@@ -29,7 +28,7 @@ from ..workers import exit_with_parent
 from .blocks import finished_blocks, shard_name
 from .local import _encoder
 from .manifest import write_manifest
-from .options import Options, check_run_file
+from .options import Options, check_run_file, save_config
 from .output import Output
 from .progress import Progress, ProgressCallback
 from .unit import JobSpec, process_block
@@ -57,9 +56,7 @@ def run_stream(options: Options, report: ProgressCallback) -> dict[str, Any]:
     tokenizer = AudioTokenizer.from_pretrained(options.model, device=options.device, **options.tokenizer_changes())
     stream = stream_of(options)
     check_run_file(output, options, {"source_stream": stream.identity()})
-    config = tokenizer.config.to_json()
-    if output.read_text(CONFIG_NAME) != config:
-        output.write_text(CONFIG_NAME, config)
+    save_config(output, tokenizer.config)
     codec = tokenizer.codec
     spec = JobSpec(options, 0, 0, codec.sampling_rate, codec.channels)
     plan = plan_for(str(codec.device), encoders=options.encoders, threads=options.threads,
