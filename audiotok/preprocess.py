@@ -1,31 +1,6 @@
-"""The dataset job's public names, kept at their old place: the job itself is the package ``audiotok.job``."""
+"""The dataset job's public names at their first place; the job itself is the package ``audiotok.job``."""
 
 from __future__ import annotations
 
-from .job import (
-    RUN_FILE,
-    BlockResult,
-    JobSpec,
-    Options,
-    Progress,
-    ProgressCallback,
-    RankInfo,
-    merge_manifests,
-    process_block,
-    run,
-    source_identity,
-)
-
-__all__ = [
-    "RUN_FILE",
-    "BlockResult",
-    "JobSpec",
-    "Options",
-    "Progress",
-    "ProgressCallback",
-    "RankInfo",
-    "merge_manifests",
-    "process_block",
-    "run",
-    "source_identity",
-]
+from .job import *  # noqa: F403 (the same names, one list: audiotok.job.__all__)
+from .job import __all__ as __all__
