@@ -18,8 +18,8 @@ from .errors import ConfigError
 from .ids.bpe import DEFAULT_MAX_FRAMES, UNIT_BASE, AcousticBPE, BpeUnits, run_texts
 from .ids.codes import AudioCodes
 from .ids.vocab import AudioVocab
+from .sources import AUDIO_SUFFIXES
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a")
 _READ_COLUMNS = ("codes", "scales", "chunk_frames", "error", "skipped")
 
 

@@ -4,7 +4,7 @@ python scripts/train_tiny_lm.py data/ --out run/ --model demo --codebooks 2 --st
     data/: audio files, optionally with metadata.jsonl ({"file_name": "a.wav", "text": "..."} per line)
 
 The steps, in order (each a public audiotok or transformers call; see the README's training walkthrough):
-1. ``audiotok.preprocess.run``: audio folder -> token shards (codes) + audiotok_config.json;
+1. ``audiotok.job.run``: audio folder -> token shards (codes) + audiotok_config.json;
 2. a text tokenizer (``--text-tokenizer``, or a small byte-level BPE trained on the transcripts) extended with
    ``extend_tokenizer``; ``load_token_dataset`` gives text ids followed by each clip's audio span;
 3. a small ``LlamaForCausalLM`` built from a ``LlamaConfig`` and extended with ``extend_model``, trained with
@@ -48,8 +48,8 @@ from audiotok import (
     load_token_dataset,
 )
 from audiotok.config import CONFIG_NAME
+from audiotok.job import Options, run
 from audiotok.mixed import IGNORE_INDEX
-from audiotok.preprocess import Options, run
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

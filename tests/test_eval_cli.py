@@ -84,3 +84,13 @@ def test_bad_input_is_one_clear_error(codec_dir: Path, corpus: Path, tmp_path: P
     broken_only = ["eval", str(corpus / "broken.wav"), "--model", str(codec_dir), "--out", out]
     assert "no readable clip" in run_error(broken_only, capsys)
     assert not Path(out).exists()  # nothing written for a run that could not start
+
+
+def test_a_missing_metric_package_names_the_extra(
+    codec_dir: Path, corpus: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from audiotok.evaluation import metrics
+
+    monkeypatch.setattr(metrics, "PACKAGES", (*metrics.PACKAGES, "no_such_metric_package"))
+    message = run_error(["eval", str(corpus), "--model", str(codec_dir), "--out", str(tmp_path / "o")], capsys)
+    assert "no_such_metric_package" in message and "pip install 'audiotok[eval]'" in message

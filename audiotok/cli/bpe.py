@@ -26,7 +26,7 @@ def add_command(subparsers: Any) -> None:
     train.add_argument("--vocab-size", type=int, required=True, help="BPE vocabulary size, base units included")
     train.add_argument("--out", required=True, help="tokenizer directory to write")
     train.add_argument("--layout", choices=sorted(LAYOUTS), help="layout of the ids (default: the source's)")
-    train.add_argument("--num-codebooks", type=int, help="codebooks used (default: the source's)")
+    train.add_argument("--codebooks", dest="num_codebooks", type=int, help="codebooks used (default: the source's)")
     train.add_argument(
         "--max-frames", type=int, default=DEFAULT_MAX_FRAMES, help="most frames one merged token spans (default 2)"
     )

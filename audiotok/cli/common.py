@@ -95,14 +95,18 @@ def add_model_options(parser: argparse.ArgumentParser, device: bool = True) -> N
     parser.add_argument(
         "--model",
         default=DEFAULT_CODEC,
-        help=f"codec hub id or directory (EnCodec, DAC, Mimi), saved tokenizer directory, audiotok config JSON, or "
-        f"'{DEMO_PREFIX}' / '{DEMO_PREFIX}-dac' / '{DEMO_PREFIX}-mimi' (untrained local codecs for trying things "
-        f"offline); default {DEFAULT_CODEC}",
+        help=f"codec hub id or directory of any family (EnCodec, DAC, Mimi, WavTokenizer, X-codec, X-codec2, "
+        f"NeuCodec), saved tokenizer directory, audiotok config JSON, or '{DEMO_PREFIX}' / "
+        f"'{DEMO_PREFIX}-<family>' (untrained local codecs for trying things offline); default {DEFAULT_CODEC}",
     )
     parser.add_argument(
         "--codebooks", dest="num_codebooks", type=int, help="codebooks per frame, one count the codec supports"
     )
-    parser.add_argument("--bandwidth", type=float, help="EnCodec only: kbps naming a codebook count (1.5 3 6 12 24)")
+    parser.add_argument(
+        "--bandwidth",
+        type=float,
+        help="EnCodec and X-codec: kbps naming a codebook count (EnCodec 24 kHz: 1.5 3 6 12 24)",
+    )
     parser.add_argument("--layout", choices=sorted(LAYOUTS))
     parser.add_argument("--vocab-offset", type=int, help="first id of the audio range in the LLM vocabulary")
     if device:

@@ -37,7 +37,7 @@ def add_command(subparsers: Any) -> None:
     )
     inspect.add_argument("--layout", choices=sorted(LAYOUTS), help="override the config's layout")
     inspect.add_argument("--codebooks", dest="num_codebooks", type=int, help="override the config's codebook count")
-    inspect.add_argument("--bandwidth", type=float, help="EnCodec: override the config's bandwidth (kbps)")
+    inspect.add_argument("--bandwidth", type=float, help="EnCodec and X-codec: override the config's bandwidth (kbps)")
     inspect.add_argument("--vocab-offset", type=int, help="override the config's vocab_offset")
     inspect.add_argument(
         "--errors",

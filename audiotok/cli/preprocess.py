@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--audio-column", default="audio")
     parser.add_argument("--codebooks", dest="num_codebooks", type=int, help="codebooks per frame (the codec's counts)")
-    parser.add_argument("--bandwidth", type=float, help="EnCodec's name for a codebook count, in kbps")
+    parser.add_argument("--bandwidth", type=float, help="EnCodec's and X-codec's name for a codebook count, in kbps")
     parser.add_argument("--layout", choices=sorted(LAYOUTS))
     parser.add_argument("--vocab-offset", type=int)
     parser.add_argument("--write-ids", action="store_true", help="also store LM ids (int32) in the chosen layout")
@@ -63,8 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-seconds", type=float, help="padded audio per encoder batch (default: 16 on CPU, 256 on GPU)"
     )
-    parser.add_argument("--num-workers", type=int, help="audio decoding processes (default: 1 on CPU, cores-1 on GPU)")
-    parser.add_argument("--encoders", type=int, help="CPU: encoder processes (default: one per core)")
+    parser.add_argument(
+        "--num-workers", type=int, help="audio decoding processes (default: 1 on CPU, cores-1 up to 8 on GPU)"
+    )
+    parser.add_argument(
+        "--encoders",
+        type=int,
+        help="encoder processes on CPU (default: one per core); with --engine ray, encoding actors "
+        "(default: one per GPU, else one per core)",
+    )
     parser.add_argument("--threads", type=int, help="torch threads per encoder (default: cores / encoders)")
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda:LOCAL_RANK when present)")
     parser.add_argument("--limit", type=int, help="process only the first N rows")

@@ -15,7 +15,12 @@ from .common import EXIT_OK
 
 
 def add_command(subparsers: Any) -> None:
-    stats = subparsers.add_parser("stats", help="ids per second, codebook entropy and BPE merges of token shards")
+    stats = subparsers.add_parser(
+        "stats",
+        help="ids per second, codebook entropy and BPE merges of token shards",
+        description="Ids per second per layout with and without a BPE, per-codebook usage and entropy, the most "
+        "frequent merges and the share of ids spent on silence, for the shards of an `audiotok preprocess` run.",
+    )
     stats.add_argument("shards", help="a `audiotok preprocess` output folder")
     stats.add_argument("--bpe", help="a tokenizer directory with a BPE (`audiotok bpe train`); default: the shards'")
     stats.add_argument("--top", type=int, default=10, help="most frequent merged tokens to list (default 10)")

@@ -38,7 +38,7 @@ def add_command(subparsers: Any) -> None:
     )
     parser.add_argument("--vocab-offset", type=int, help="first audio id (default: the base vocabulary size)")
     parser.add_argument("--codebooks", dest="num_codebooks", type=int, help="codebooks per frame (codec default)")
-    parser.add_argument("--bandwidth", type=float, help="EnCodec only: kbps naming a codebook count (default 6)")
+    parser.add_argument("--bandwidth", type=float, help="EnCodec and X-codec: kbps naming a codebook count")
     parser.add_argument("--layout", choices=sorted(LAYOUTS), help="default interleaved")
     parser.add_argument(
         "--model",

@@ -11,11 +11,14 @@ loss over audiotools' mel spectrograms (a package not installed here).
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ..errors import AudiotokError
 
 PERCEPTUAL_RATE = 16_000
 """PESQ (wide band) and STOI are computed on both signals resampled to this rate."""
@@ -24,6 +27,17 @@ MEL_RESOLUTIONS: tuple[tuple[int, int], ...] = ((2048, 150), (512, 80))
 """(window length, mel bands) of the mel distance, Codec-SUPERB's; the hop is a quarter window."""
 
 MEL_FLOOR = 1e-5
+
+
+PACKAGES = ("torchmetrics", "auraloss", "pesq", "pystoi")
+"""What the metrics are computed with: the ``eval`` extra (``pip install 'audiotok[eval]'``)."""
+
+
+def check_packages() -> None:
+    """Raises a one-line error naming the extra when a metric package is missing, before any codec loads."""
+    missing = [name for name in PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise AudiotokError(f"the metrics need {', '.join(missing)}: pip install 'audiotok[eval]'")
 
 
 class MetricUnavailable(RuntimeError):

@@ -20,7 +20,7 @@ import numpy as np
 from .. import __version__
 from ..audio import convert_channels, read_audio_file, resample
 from ..errors import AudiotokError
-from .metrics import METRICS, UNAVAILABLE, score
+from .metrics import METRICS, UNAVAILABLE, check_packages, score
 from .specs import ModelSpec, parse_spec
 
 UNTRAINED_WARNING = (
@@ -151,8 +151,9 @@ def evaluate(
     A model that cannot be loaded is listed under ``failed_models`` and the others are evaluated.
 
     Raises:
-        AudiotokError: no models, a malformed spec, no files, or no readable clip.
+        AudiotokError: a metric package missing, no models, a malformed spec, no files, or no readable clip.
     """
+    check_packages()
     specs = [m if isinstance(m, ModelSpec) else parse_spec(m) for m in models]
     if not specs:
         raise AudiotokError("no models to evaluate; give at least one model spec")

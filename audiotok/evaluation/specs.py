@@ -2,7 +2,7 @@
 
 ``NAME`` is anything ``AudioTokenizer.from_pretrained`` loads (a hub id, a codec or saved tokenizer
 directory, e.g. one with a BPE vocabulary, an audiotok config JSON, or a demo name such as ``demo-dac``);
-the options change its config: ``codebooks=4`` (or ``num_codebooks``), ``bandwidth=6`` (EnCodec's kbps),
+the options change its config: ``codebooks=4`` (or ``num_codebooks``), ``bandwidth=6`` (EnCodec's and X-codec's kbps),
 ``layout=first_codebook``, and ``label=...`` (the name in tables and plots). Options are read from the
 right, so a path may itself contain ``:`` as long as no part after one contains ``=``.
 """
