@@ -1,9 +1,11 @@
 """audiotok eval: round-trip a corpus through tokenizer configurations; quality against ids per second.
 
 Each --model is NAME[:key=value...] (NAME: hub id, codec or tokenizer directory, config JSON or demo name;
-options codebooks=, bandwidth=, layout=, label=). Writes OUT/results.json, OUT/table.md and the plot
-OUT/quality_vs_ids_per_second.png, and prints the table. Untrained demo codecs are marked in every output.
-A file that cannot be read, or a model that cannot be loaded, is skipped with its reason (exit 1).
+options codebooks=, bandwidth=, layout=, bpe=DIR (apply a BPE tokenizer directory's acoustic BPE; bpe=none
+drops a BPE tokenizer's own), label=; a configuration with a BPE is labelled +BPE(N)). Writes OUT/results.json,
+OUT/table.md and the plot OUT/quality_vs_ids_per_second.png, and prints the table. Untrained demo codecs are
+marked in every output. A file that cannot be read, or a model that cannot be loaded, is skipped with its
+reason (exit 1).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def add_command(subparsers: Any) -> None:
         required=True,
         dest="models",
         help="a configuration to evaluate, repeatable: e.g. demo-dac, facebook/encodec_24khz:codebooks=4, "
-        "mydir:layout=delayed:label=mine",
+        "mydir:layout=delayed:label=mine, my_bpe_dir, demo:codebooks=2:bpe=my_bpe_dir",
     )
     command.add_argument("--out", required=True, help="folder for results.json, table.md and the plot")
     command.add_argument("--no-plot", action="store_true", help="skip the plot (no matplotlib needed)")

@@ -42,6 +42,8 @@ def format_table(results: dict[str, Any]) -> str:
     lines.append(f"{corpus['clips']} clips, {corpus['seconds']:.1f} s; ids/s measured (audio ids per second of audio).")
     if results.get("warning"):
         lines.append(f"WARNING: {results['warning']}: {', '.join(results['untrained_models'])}.")
+    if any(model.get("bpe") for model in results["models"]):
+        lines.append("+BPE(N): acoustic BPE of N merged tokens; lossless, so quality as without it, at fewer ids/s.")
     for name, why in UNAVAILABLE.items():
         lines.append(f"{name}: {why}.")
     for skipped in corpus["skipped"]:
