@@ -1,8 +1,8 @@
 """``TokenizerConfig``: which codec, how many codebooks, which layout, and where the audio ids sit in an LLM vocabulary.
 
-A config never loads a codec: it holds a ``CodecSpec`` worth of facts about it (rates, codebooks, side
-information), which each codec family reads from its checkpoint's ``config.json``. The number of
-codebooks is the primitive; a family may name its counts (EnCodec: bandwidths in kbps), and
+A config never loads a codec: it holds a ``CodecSpec`` (``audiotok/codec_spec.py``) worth of facts about
+it (rates, codebooks, side information), which each codec family reads from its checkpoint's ``config.json``.
+The number of codebooks is the primitive; a family may name its counts (EnCodec: bandwidths in kbps), and
 ``bandwidth`` is then an alias for ``num_codebooks``.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .codec_spec import CodecSpec
 from .errors import ConfigError
 from .ids.bpe import BPE_NAME, AcousticBPE
 from .ids.codes import IdFormat
@@ -28,55 +29,6 @@ FORMAT_VERSION = 2
 DEFAULT_CODEC = "facebook/encodec_24khz"
 DEFAULT_SPECIAL_TOKENS: dict[str, str] = {name: f"<|{name}|>" for name in SPECIAL_TOKEN_NAMES}
 _DERIVED_KEYS = ("format_version", "special_token_ids", "audio_vocab_size", "tokens_per_second")
-
-
-@dataclass(frozen=True)
-class CodecSpec:
-    """What a config needs to know about a codec, read from its checkpoint's config (no weights).
-
-    Attributes:
-        family: the checkpoint's ``model_type`` ("encodec", "dac", "mimi", ...), the registry key.
-        sampling_rate: rate of the audio the codec encodes, in Hz.
-        output_sampling_rate: rate of the audio it decodes, if it differs (None: the same).
-        audio_channels: channels in and out.
-        frame_rate: frames per second (sampling_rate / hop length), a float.
-        codebook_size: codes per codebook.
-        codebook_counts: the numbers of codebooks the codec can encode with, ascending.
-        default_num_codebooks: the count a bare checkpoint gets.
-        bandwidths: the family's names for ``codebook_counts`` (EnCodec: kbps), same order; empty if none.
-        frames_per_chunk: frames of a whole chunk for codecs that encode fixed chunks with a per-chunk
-            scale (EnCodec 48 kHz), else 0.
-        chunk_stride: samples between chunk starts (chunked codecs), else 0.
-    """
-
-    family: str
-    sampling_rate: int
-    audio_channels: int
-    frame_rate: float
-    codebook_size: int
-    codebook_counts: tuple[int, ...]
-    default_num_codebooks: int
-    bandwidths: tuple[float, ...] = ()
-    frames_per_chunk: int = 0
-    chunk_stride: int = 0
-    output_sampling_rate: int | None = None
-
-    def config_values(self) -> dict[str, Any]:
-        """The ``TokenizerConfig`` fields this spec fixes."""
-        chunked = self.frames_per_chunk > 0
-        return {
-            "codec_family": self.family,
-            "sampling_rate": self.sampling_rate,
-            "output_sampling_rate": self.output_sampling_rate or self.sampling_rate,
-            "audio_channels": self.audio_channels,
-            "frame_rate": float(self.frame_rate),
-            "codebook_size": self.codebook_size,
-            "codebook_counts": list(self.codebook_counts),
-            "bandwidths": [float(b) for b in self.bandwidths],
-            "frames_per_chunk": self.frames_per_chunk,
-            "chunk_stride": self.chunk_stride,
-            "num_scale_tokens": ScaleQuantizer().num_tokens if chunked else 0,
-        }
 
 
 @dataclass

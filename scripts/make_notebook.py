@@ -34,8 +34,8 @@ language-model output.
 audiotok config JSON, or a demo codec (`demo`, `demo-<family>`: `demo-dac`, `demo-mimi`, `demo-xcodec2`, ...).
 Where a hub id cannot be loaded (no internet, nothing cached) the notebook prints why and falls back to the
 **untrained demo codec** of the family its name says (`descript/dac_16khz` -> `demo-dac`, `kyutai/mimi` ->
-`demo-mimi`, ...; `demo`, the EnCodec one, otherwise), whose ids are real codes of that family but whose audio is *not* a faithful
-reconstruction. A local path must load.
+`demo-mimi`, ...; `demo`, the EnCodec one, otherwise), whose ids are real codes of that family but whose
+audio is *not* a faithful reconstruction. A local path must load.
 
 Run it in Jupyter (`pip install notebook`, then `jupyter notebook notebooks/detokenize_and_listen.ipynb`)
 or headless: `jupyter-execute --output=listened notebooks/detokenize_and_listen.ipynb`. The clip and the

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..config import CodecSpec
+from ..codec_spec import CodecSpec
 from ..errors import AudioInputError, AudiotokError
 from ..ids.codes import AudioCodes
 from .loading import resolve_device

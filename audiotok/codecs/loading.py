@@ -44,7 +44,6 @@ def failed(name: str, reason: str) -> CodecLoadError:
     return CodecLoadError(f"could not load the codec checkpoint {name!r}: {reason}")
 
 
-
 def checkpoint_source(name_or_path: str) -> tuple[str, dict[str, Any]]:
     """Where to load a name from: ``(directory or hub id, from_pretrained keyword arguments)``.
 

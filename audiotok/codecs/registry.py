@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..config import CodecSpec
+from ..codec_spec import CodecSpec
 from .base import AudioCodec
 from .loading import CodecLoadError, checkpoint_source, failed, resolve_device
 

@@ -30,7 +30,6 @@ from ..demo_tools import cached_demo_dir, demo_note, synthetic_audio
 DEMO_NOTE = demo_note("DAC")
 
 
-
 def _published(rate: int, ratios: list[int], codebooks: int) -> DacConfig:
     shape: dict[str, Any] = {
         "codebook_size": 1024,

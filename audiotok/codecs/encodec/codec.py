@@ -29,7 +29,7 @@ import torch
 from transformers import EncodecModel
 from transformers.models.encodec.modeling_encodec import EncodecConv1d
 
-from ...config import CodecSpec
+from ...codec_spec import CodecSpec
 from ...errors import AudiotokError
 from ...ids.codes import AudioCodes
 from ...ids.scales import whole_chunks

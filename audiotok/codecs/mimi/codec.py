@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from transformers import MimiModel
 
-from ...config import CodecSpec
+from ...codec_spec import CodecSpec
 from ...ids.codes import AudioCodes
 from ..base import DEFAULT_MAX_BATCH_SECONDS, AudioCodec, CodeInput
 from ..batching import by_codebook_count, length_batches, pad_codes, pad_right

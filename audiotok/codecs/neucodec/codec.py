@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from transformers import NeuCodecModel
 
-from ...config import CodecSpec
+from ...codec_spec import CodecSpec
 from ..xcodec2.codec import Xcodec2Codec
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from transformers import WavTokenizerModel
 
-from ...config import CodecSpec
+from ...codec_spec import CodecSpec
 from ..equal_frames import EqualFrameCodec
 
 

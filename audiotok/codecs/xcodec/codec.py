@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from transformers import XcodecModel
 
-from ...config import CodecSpec
+from ...codec_spec import CodecSpec
 from ..equal_frames import EqualFrameCodec
 from ..segments import conv_reach, decode_in_segments
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from transformers import Xcodec2Model
 
-from ...config import CodecSpec
+from ...codec_spec import CodecSpec
 from ...ids.codes import AudioCodes
 from ..equal_frames import EqualFrameCodec
 from ..segments import window_frames
