@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import CONFIG_NAME, TokenizerConfig
+from .config import CONFIG_NAME, DEFAULT_CODEC, TokenizerConfig
 from .errors import ConfigError
 from .ids.bpe import DEFAULT_MAX_FRAMES, UNIT_BASE, AcousticBPE, BpeUnits, run_texts
 from .ids.codes import AudioCodes
@@ -148,7 +148,7 @@ def train_bpe(
     elif source.is_dir():
         from .tokenizer import AudioTokenizer
 
-        tokenizer = AudioTokenizer.from_pretrained(model or "facebook/encodec_24khz", **changes)
+        tokenizer = AudioTokenizer.from_pretrained(model or DEFAULT_CODEC, **changes)
         config = tokenizer.config
         sequences = audio_sequences(source, tokenizer)
     else:

@@ -7,6 +7,10 @@ class AudiotokError(ValueError):
     """Base class of every audiotok input error."""
 
 
+class MissingDependencyError(AudiotokError, ImportError):
+    """An optional package (an extra: plot, eval, ray) is not installed; the message says what to install."""
+
+
 class ConfigError(AudiotokError):
     """A tokenizer config is impossible or does not match the codec or the tokens."""
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import MissingDependencyError
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -25,7 +27,7 @@ def _figure_class() -> type[Figure]:
     try:
         from matplotlib.figure import Figure
     except ImportError as error:
-        raise ImportError("audiotok.plot needs matplotlib: pip install audiotok[plot]") from error
+        raise MissingDependencyError("audiotok.plot needs matplotlib: pip install 'audiotok[plot]'") from error
     return Figure
 
 

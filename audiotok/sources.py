@@ -31,6 +31,7 @@ def open_source(
     config_name: str | None = None,
     split: str = "train",
     audio_column: str = "audio",
+    revision: str | None = None,
 ) -> datasets.Dataset:
     """Opens a corpus as rows of undecoded audio.
 
@@ -40,6 +41,7 @@ def open_source(
         config_name: the hub dataset's configuration.
         split: the split of a hub dataset, audiofolder or DatasetDict on disk.
         audio_column: the column holding the audio (hub and disk datasets).
+        revision: the hub dataset's revision (a branch, tag or commit) to pin its content.
     """
     path = Path(source)
     if source.startswith("audiofolder:"):  # datasets' audiofolder builder needs torchcodec: read it ourselves
@@ -55,7 +57,7 @@ def open_source(
     if path.exists():
         raise AudiotokError(f"{source}: expected a folder, a .jsonl manifest or a dataset directory")
     try:
-        dataset = datasets.load_dataset(source, config_name, split=split)
+        dataset = datasets.load_dataset(source, config_name, split=split, revision=revision)
     except Exception as error:  # offline, unknown name, missing config, decoder missing: say so in one line
         raise AudiotokError(
             f"{source!r} is not a folder, manifest or dataset directory here, and datasets.load_dataset failed: "

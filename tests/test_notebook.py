@@ -22,6 +22,7 @@ import torch
 from audiotok import CodecLoadError, plot
 from audiotok.codecs.demo_tools import demo_note
 from audiotok.config import DEFAULT_CODEC as DEFAULT_MODEL
+from audiotok.errors import AudiotokError
 
 from conftest import SAMPLING_RATE, clip_of
 
@@ -335,5 +336,6 @@ def test_plot_helpers_compute_what_they_show() -> None:
 
 def test_missing_matplotlib_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # makes `import matplotlib.figure` fail
-    with pytest.raises(ImportError, match=r"pip install audiotok\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install 'audiotok\[plot\]'") as raised:
         plot.plot_waveform(np.zeros(100, dtype=np.float32), SAMPLING_RATE)
+    assert isinstance(raised.value, AudiotokError)  # the CLI reports it in one line (stats --plot, eval)

@@ -184,8 +184,10 @@ def test_killed_run_resumes_with_every_clip_exactly_once(codec_dir: Path, tmp_pa
     written_at_kill = len(shard_files(out))
     assert 0 < written_at_kill < 20, "the kill must land part-way for this test to mean anything"
     assert not (out / "manifest.json").exists()
+    (out / ".shard-000019.parquet.0123456789ab.partial").write_bytes(b"PAR1")  # what a write cut by a kill leaves
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]  # the rerun cleared them
     keys = read_shards(out)["key"]
     assert len(keys) == 40 and len(set(keys)) == 40
     assert json.loads((out / "manifest.json").read_text())["encoded"] == 40

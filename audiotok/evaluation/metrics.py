@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AudiotokError
+from ..errors import MissingDependencyError
 
 PERCEPTUAL_RATE = 16_000
 """PESQ (wide band) and STOI are computed on both signals resampled to this rate."""
@@ -37,7 +37,7 @@ def check_packages() -> None:
     """Raises a one-line error naming the extra when a metric package is missing, before any codec loads."""
     missing = [name for name in PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
-        raise AudiotokError(f"the metrics need {', '.join(missing)}: pip install 'audiotok[eval]'")
+        raise MissingDependencyError(f"the metrics need {', '.join(missing)}: pip install 'audiotok[eval]'")
 
 
 class MetricUnavailable(RuntimeError):

@@ -76,7 +76,11 @@ def open_rows(options: Options) -> datasets.Dataset:
     if not isinstance(options.source, str):
         raise AudiotokError("several sources are read only as a stream of tar shards (.tar, .tar.gz, .tgz)")
     rows = open_source(
-        options.source, config_name=options.config_name, split=options.split, audio_column=options.audio_column
+        options.source,
+        config_name=options.config_name,
+        split=options.split,
+        audio_column=options.audio_column,
+        revision=options.revision,
     )
     if options.limit is not None:
         rows = rows.select(range(min(options.limit, len(rows))))

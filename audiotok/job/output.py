@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from ..errors import AudiotokError
 
+PARTIAL_SUFFIX = ".partial"  # a file being written: ".NAME.RANDOM.partial", renamed to NAME when complete
 
 class Output:
     """The folder ``location`` (a path or a URI), created if missing."""
@@ -63,6 +64,15 @@ class Output:
     def write_table(self, name: str, table: pa.Table) -> None:
         self._atomic(name, lambda path: pq.write_table(table, path, filesystem=self.fs))
 
+    def remove_partials(self) -> int:
+        """Deletes the partial files of writes a killed run left behind (call before any write of this run starts);
+        returns how many."""
+        stale = [name for name in self.names() if name.startswith(".") and name.endswith(PARTIAL_SUFFIX)]
+        for name in stale:
+            with contextlib.suppress(OSError):
+                self.fs.delete_file(self.path(name))
+        return len(stale)
+
     def rename(self, old: str, new: str) -> None:
         self.fs.move(self.path(old), self.path(new))
 
@@ -71,7 +81,7 @@ class Output:
             stream.write(data)
 
     def _atomic(self, name: str, write: Callable[[str], None]) -> None:
-        partial = self.path(f".{name}.{uuid.uuid4().hex[:12]}.partial")
+        partial = self.path(f".{name}.{uuid.uuid4().hex[:12]}{PARTIAL_SUFFIX}")
         try:
             write(partial)
             self.fs.move(partial, self.path(name))

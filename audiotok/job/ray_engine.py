@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AudiotokError
+from ..errors import AudiotokError, MissingDependencyError
 from ..plan import keep_freed_memory, plan_for
 from ..tokenizer import AudioTokenizer
 from .manifest import write_manifest
@@ -44,7 +44,7 @@ def import_ray() -> Any:
         import ray
         import ray.data  # noqa: F401
     except ImportError as error:
-        raise AudiotokError(f"--engine ray needs Ray Data: pip install 'audiotok[ray]' ({error})") from error
+        raise MissingDependencyError(f"--engine ray needs Ray Data: pip install 'audiotok[ray]' ({error})") from error
     return ray
 
 

@@ -73,6 +73,7 @@ def prepare(options: Options, device: str | None, write: bool = True) -> Prepare
     rows = open_rows(options)
     check_run_file(output, options, source_identity(rows), write=write)
     if write:
+        output.remove_partials()  # a killed run's; no write of this run has started yet
         adopt_legacy_shards(output, RUN_FILE)
         save_config(output, tokenizer.config)
     codec = tokenizer.codec

@@ -56,6 +56,7 @@ def run_stream(options: Options, report: ProgressCallback) -> dict[str, Any]:
     tokenizer = AudioTokenizer.from_pretrained(options.model, device=options.device, **options.tokenizer_changes())
     stream = stream_of(options)
     check_run_file(output, options, {"source_stream": stream.identity()})
+    output.remove_partials()  # a killed run's
     save_config(output, tokenizer.config)
     codec = tokenizer.codec
     spec = JobSpec(options, 0, 0, codec.sampling_rate, codec.channels)
