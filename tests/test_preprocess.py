@@ -208,6 +208,20 @@ def test_two_torchrun_processes_share_the_work(codec_dir: Path, tmp_path: Path) 
     assert len(keys) == 7 and len(set(keys)) == 7
 
 
+def test_a_rank_that_refuses_stops_every_rank_at_once(codec_dir: Path, tmp_path: Path) -> None:
+    """Rank 0 refuses a resume with other settings; rank 1 must not wait for it at a barrier (gloo's 30 min)."""
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    write_corpus(corpus, 2)
+    assert preprocess_main(job_arguments(corpus, out, codec_dir, "--limit", "1")) == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29578"]
+    command = [*torchrun, str(SCRIPT), *job_arguments(corpus, out, codec_dir, "--bandwidth", "24")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode != 0
+    assert "rank 0 failed, so this rank stops too" in done.stderr, done.stderr[-2000:]
+    assert "other settings" in done.stderr, done.stderr[-2000:]
+
+
 def test_audiofolder_with_metadata_and_an_unreachable_hub_name(codec_dir: Path, tmp_path: Path) -> None:
     write_corpus(tmp_path / "af", 3)
     lines = [json.dumps({"file_name": f"clip00{i}.wav", "text": f"words {i}"}) for i in (1, 2)]

@@ -9,27 +9,54 @@ Ranks coordinate over gloo (CPU), so this works with or without GPUs.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from ..errors import AudiotokError
 from .local import plan_of, run_blocks
 from .manifest import MANIFEST, write_manifest
 from .options import Options
 from .progress import ProgressCallback
 from .run import RankInfo, pending, prepare
 
+T = TypeVar("T")
+
+
+def _on_every_rank(step: Callable[[], T], rank: RankInfo) -> T:
+    """Runs ``step`` on this rank; if it failed on any rank, every rank raises (none is left waiting at a barrier)."""
+    import torch.distributed as dist
+
+    result: Any = None
+    failure: BaseException | None = None
+    try:
+        result = step()
+    except Exception as error:  # reported to every rank below, then raised here as it was
+        failure = error
+    errors: list[Any] = [None] * rank.world_size
+    dist.all_gather_object(errors, None if failure is None else f"{type(failure).__name__}: {failure}")
+    if failure is not None:
+        raise failure
+    failed = [(r, e) for r, e in enumerate(errors) if e is not None]
+    if failed:
+        where, what = failed[0]
+        raise AudiotokError(f"rank {where} failed, so this rank stops too: {what}")
+    return result
+
 
 def run_rank(options: Options, rank: RankInfo, report: ProgressCallback) -> dict[str, Any]:
     """This rank's part of the job; returns the whole output's manifest (on every rank)."""
     import torch.distributed as dist
 
-    if not dist.is_initialized():
+    started_here = not dist.is_initialized()
+    if started_here:
         dist.init_process_group("gloo")
     try:
-        if rank.rank == 0:
-            prepared = prepare(options, options.device)  # the run file and config first, then the others check them
-        dist.barrier()
-        if rank.rank != 0:
-            prepared = prepare(options, options.device, write=False)
+        # the run file and config first (rank 0), then the others check them; a refusal stops every rank at once
+        first = rank.rank == 0
+        written = _on_every_rank(lambda: prepare(options, options.device) if first else None, rank)
+        checked = _on_every_rank(lambda: None if first else prepare(options, options.device, write=False), rank)
+        prepared = written if first else checked
+        assert prepared is not None
         todo = pending(prepared)
         dist.barrier()  # every rank has listed the blocks left before any writes one
         mine = todo[rank.rank :: rank.world_size]
@@ -51,4 +78,5 @@ def run_rank(options: Options, rank: RankInfo, report: ProgressCallback) -> dict
         report(state)
         return manifest
     finally:
-        dist.destroy_process_group()
+        if started_here:
+            dist.destroy_process_group()
