@@ -141,7 +141,6 @@ class Layout(abc.ABC):
         """Number of codebooks the sequence carries (K for every layout but ``first_codebook``)."""
         return num_codebooks
 
-    @abc.abstractmethod
     def generation_slot(self, num_codebooks: int, position: int, num_frames: int | None) -> int:
         """What position ``position`` of a span being written holds, for constrained generation.
 
@@ -154,6 +153,7 @@ class Layout(abc.ABC):
             A codebook index, ``PAD_INDEX``, ``SPAN_END`` (T frames are complete) or, while T is open,
             ``NEXT_FRAME`` (codebook 0 of the next frame, or ``stop_slot`` to end the frames there).
         """
+        raise NotImplementedError(f"layout {self.name!r} defines no generation grammar")
 
     def stop_slot(self, num_codebooks: int, num_frames: int) -> int:
         """What stands at a ``NEXT_FRAME`` position when the span keeps its ``num_frames`` frames: ``SPAN_END``,
