@@ -65,7 +65,7 @@ def corpus_stats(
         top: how many of the most frequent merged tokens to list.
     """
     config = config or TokenizerConfig.from_pretrained(directory)
-    plain = config.replace(bpe=None) if config.bpe is not None else config
+    plain = config.with_bpe(None)
     bpe = config.bpe_model
     vocab = config.vocab
     size, k = config.codebook_size, config.num_codebooks

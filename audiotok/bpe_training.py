@@ -95,7 +95,7 @@ def shard_codes(directory: str | os.PathLike[str], num_codebooks: int) -> Iterat
 
 def shard_sequences(directory: str | os.PathLike[str], config: TokenizerConfig) -> Iterator[np.ndarray]:
     """Layout ids (no markers, no BPE) of every encoded clip of a preprocessing output, one batch in memory."""
-    id_format = config.replace(bpe=None).id_format if config.bpe is not None else config.id_format
+    id_format = config.with_bpe(None).id_format
     for codes in shard_codes(directory, config.num_codebooks):
         yield id_format.codes_to_ids(codes, add_special_tokens=False)
 

@@ -34,7 +34,7 @@ from .unit import JobSpec, process_block
 def run_local(options: Options, report: ProgressCallback) -> dict[str, Any]:
     """Does every block left, in this process and its workers; writes and returns the manifest."""
     prepared = prepare(options, options.device)
-    plan = plan_of(prepared, options)
+    plan = plan_of(prepared.tokenizer.codec.device, options)
     todo = pending(prepared)
     state = prepared.start_state(todo, todo, plan=plan.describe())
     report(state)
@@ -45,9 +45,10 @@ def run_local(options: Options, report: ProgressCallback) -> dict[str, Any]:
     return manifest
 
 
-def plan_of(prepared: Prepared, options: Options) -> ExecutionPlan:
+def plan_of(device: object, options: Options) -> ExecutionPlan:
+    """The execution plan for the codec's device, with the options' overrides."""
     return plan_for(
-        str(prepared.tokenizer.codec.device),
+        str(device),
         encoders=options.encoders,
         threads=options.threads,
         batch_seconds=options.batch_seconds,

@@ -71,6 +71,14 @@ class Options:
         return {k: v for k, v in given.items() if v is not None}
 
 
+def check_options(options: Options) -> None:
+    """Refuses options no engine can run (an unknown engine, a block size below 1) before anything loads."""
+    if options.engine not in ENGINES:
+        raise AudiotokError(f"unknown engine {options.engine!r}; choose one of {', '.join(ENGINES)}")
+    if options.shard_size < 1:
+        raise AudiotokError(f"--shard-size must be at least 1, got {options.shard_size}")
+
+
 def open_rows(options: Options) -> datasets.Dataset:
     """The job's input rows (undecoded), with ``--limit`` applied and ``--keep-columns`` checked."""
     if not isinstance(options.source, str):

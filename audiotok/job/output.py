@@ -21,6 +21,7 @@ from ..errors import AudiotokError
 
 PARTIAL_SUFFIX = ".partial"  # a file being written: ".NAME.RANDOM.partial", renamed to NAME when complete
 
+
 class Output:
     """The folder ``location`` (a path or a URI), created if missing."""
 

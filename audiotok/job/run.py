@@ -16,7 +16,7 @@ from ..errors import AudiotokError
 from ..stream_sources import is_stream_source
 from ..tokenizer import AudioTokenizer
 from .blocks import adopt_legacy_shards, block_count, block_rows, todo_blocks
-from .options import ENGINES, RUN_FILE, Options, check_run_file, open_rows, save_config, source_identity
+from .options import RUN_FILE, Options, check_options, check_run_file, open_rows, save_config, source_identity
 from .output import Output
 from .progress import Progress, ProgressCallback
 from .unit import JobSpec
@@ -64,10 +64,7 @@ class Prepared:
 def prepare(options: Options, device: str | None, write: bool = True) -> Prepared:
     """Loads the codec, opens the rows, checks (or writes) the run file; ``write`` also saves the codec config
     and renames a one-rank folder of an earlier version (only one process of a job may ``write``)."""
-    if options.engine not in ENGINES:
-        raise AudiotokError(f"unknown engine {options.engine!r}; choose one of {', '.join(ENGINES)}")
-    if options.shard_size < 1:
-        raise AudiotokError(f"--shard-size must be at least 1, got {options.shard_size}")
+    check_options(options)
     output = Output(options.out)
     tokenizer = AudioTokenizer.from_pretrained(options.model, device=device, **options.tokenizer_changes())
     rows = open_rows(options)
@@ -111,8 +108,7 @@ def run(options: Options, rank: RankInfo | None = None, progress: ProgressCallba
 
 def _run_stream(options: Options, rank: RankInfo, report: ProgressCallback) -> dict[str, Any]:
     """A streamed source (tar shards, ``--streaming``): the local engine only, for now."""
-    if options.engine not in ENGINES:
-        raise AudiotokError(f"unknown engine {options.engine!r}; choose one of {', '.join(ENGINES)}")
+    check_options(options)
     if options.engine != "local" or rank.world_size > 1:
         how = "--engine ray" if options.engine != "local" else f"torchrun ({rank.world_size} ranks)"
         raise AudiotokError(

@@ -20,15 +20,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import AudiotokError
-from ..plan import plan_for
 from ..sources import DecodedRow, decode_row
 from ..stream_sources import HubStream, StreamRow, WebDatasetStream, open_stream
 from ..tokenizer import AudioTokenizer
 from ..workers import exit_with_parent
 from .blocks import finished_blocks, shard_name
-from .local import _encoder
+from .local import _encoder, plan_of
 from .manifest import write_manifest
-from .options import Options, check_run_file, save_config
+from .options import Options, check_options, check_run_file, save_config
 from .output import Output
 from .progress import Progress, ProgressCallback
 from .unit import JobSpec, process_block
@@ -50,8 +49,7 @@ def stream_of(options: Options) -> WebDatasetStream | HubStream:
 
 def run_stream(options: Options, report: ProgressCallback) -> dict[str, Any]:
     """Does every block of the stream not written yet, on this machine; writes and returns the manifest."""
-    if options.shard_size < 1:
-        raise AudiotokError(f"--shard-size must be at least 1, got {options.shard_size}")
+    check_options(options)
     output = Output(options.out)
     tokenizer = AudioTokenizer.from_pretrained(options.model, device=options.device, **options.tokenizer_changes())
     stream = stream_of(options)
@@ -60,8 +58,7 @@ def run_stream(options: Options, report: ProgressCallback) -> dict[str, Any]:
     save_config(output, tokenizer.config)
     codec = tokenizer.codec
     spec = JobSpec(options, 0, 0, codec.sampling_rate, codec.channels)
-    plan = plan_for(str(codec.device), encoders=options.encoders, threads=options.threads,
-                    batch_seconds=options.batch_seconds, decode_workers=options.num_workers)  # fmt: skip
+    plan = plan_of(codec.device, options)
     done = finished_blocks(output)
     rows_before = sum(output.read_table(shard_name(b), ["key"]).num_rows for b in done)
     state = Progress(rank=0, shards=0, shards_before=len(done), rows=0, rows_before=rows_before,

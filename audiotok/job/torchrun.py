@@ -60,7 +60,7 @@ def run_rank(options: Options, rank: RankInfo, report: ProgressCallback) -> dict
         todo = pending(prepared)
         dist.barrier()  # every rank has listed the blocks left before any writes one
         mine = todo[rank.rank :: rank.world_size]
-        plan = plan_of(prepared, options)
+        plan = plan_of(prepared.tokenizer.codec.device, options)
         state = prepared.start_state(todo, mine, rank=rank.rank, plan=plan.describe())
         report(state)
         run_blocks(prepared, mine, plan, state, report)
